@@ -1,0 +1,64 @@
+"Learner, checkpoints and the command line on the shipped sample."
+import json, subprocess, sys
+from pathlib import Path
+import pytest, torch
+from mss_pose.readers import read_lsp, split_records
+from mss_pose.data import pose_dataloaders
+from mss_pose.masking import KeypointMask
+from mss_pose.model import MSSConfig
+from mss_pose.learner import mss_learner, resume, valid_metrics, fit_two_phase
+from mss_pose.skeleton import LSP
+
+SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+
+
+@pytest.fixture(scope='module')
+def dls():
+    trn, val = split_records(read_lsp(SAMPLE), 8)
+    return pose_dataloaders(trn, val, LSP, 128, n_scales=4, bs=8, item_tfms=[KeypointMask(p=0.)], num_workers=0)
+
+
+def test_fit_validate_resume(dls, tmp_path):
+    cfg = MSSConfig.preset('tiny', n_joints=14)
+    learn = mss_learner(dls, cfg, path=tmp_path)
+    fit_two_phase(learn, 1, 1, 2e-3, p=0.5)
+    assert json.loads((tmp_path / 'models' / 'last.json').read_text())['epoch'] == 2
+    res = valid_metrics(learn)
+    assert set(res) == {'valid_loss', 'pck@0.2'} and 0 <= res['pck@0.2'] <= 1
+    l2 = mss_learner(dls, cfg, path=tmp_path)
+    assert resume(l2) == 2
+    for a, b in zip(learn.model.state_dict().values(), l2.model.state_dict().values()): assert torch.equal(a, b)
+
+
+def test_config_mismatch_errors(dls, tmp_path):
+    with pytest.raises(ValueError, match="n_joints=16"): mss_learner(dls, MSSConfig.preset('tiny'), path=tmp_path)
+    with pytest.raises(FileNotFoundError, match='no checkpoint to resume'):
+        resume(mss_learner(dls, MSSConfig.preset('tiny', n_joints=14), path=tmp_path))
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, '-m', 'mss_pose.cli', *args], capture_output=True, text=True)
+
+
+def test_cli_help_and_errors(tmp_path):
+    r = _cli('--help')
+    assert r.returncode == 0 and 'train' in r.stdout and 'predict' in r.stdout
+    r = _cli('eval', '--data', str(tmp_path / 'nope'), '--checkpoint', str(tmp_path / 'none.pth'))
+    assert r.returncode == 2 and r.stderr.strip().startswith('mss_pose: error:')
+    r = _cli('train', '--preset', 'huge', '--out', str(tmp_path / 'x'))
+    assert r.returncode == 2 and "unknown MSSConfig preset 'huge'" in r.stderr
+
+
+def test_cli_train_eval_predict(tmp_path):
+    r = _cli('train', '--preset', 'tiny', '--epochs', '1', '--bs', '8', '--workers', '0', '--out', str(tmp_path / 'run'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    ckpt = tmp_path / 'run' / 'mss_pose.pth'
+    r = _cli('eval', '--checkpoint', str(ckpt), '--out', str(tmp_path / 'preds.json'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'Mean' in r.stdout
+    preds = json.loads((tmp_path / 'preds.json').read_text())
+    assert [p['image'] for p in preds] == [f'im0{n}.jpg' for n in range(7961, 8001)]
+    assert all(len(p['joints']) == 14 and len(p['joints'][0]) == 3 for p in preds)
+    r = _cli('predict', str(SAMPLE / 'images' / 'im07961.jpg'), '--checkpoint', str(ckpt), '--out', str(tmp_path / 'pics'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / 'pics' / 'im07961_pose.png').exists()

@@ -1,0 +1,80 @@
+"Keypoint masking through the real data pipeline."
+import dataclasses, random
+from pathlib import Path
+import numpy as np, pytest
+from mss_pose.readers import read_lsp
+from mss_pose.data import PoseDataset, AugConfig, pose_dataloaders
+from mss_pose.masking import KeypointMask, set_masking
+from mss_pose.skeleton import LSP
+
+SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+
+
+@pytest.fixture(scope='module')
+def recs(): return read_lsp(SAMPLE)
+
+
+def _items(ds, n):
+    return [tuple(t.numpy() for t in ds[i]) for i in range(n)]
+
+
+def test_p0_changes_nothing(recs):
+    a = PoseDataset(recs[:6], LSP, 128, train=True, aug=AugConfig(), seed=1)
+    b = PoseDataset(recs[:6], LSP, 128, train=True, aug=AugConfig(), item_tfms=[KeypointMask(p=0.)], seed=1)
+    for x, y in zip(_items(a, 6), _items(b, 6)):
+        for u, v in zip(x, y): np.testing.assert_array_equal(u, v)
+
+
+def test_p1_masks_every_sample_and_balances(recs):
+    random.seed(0)
+    km = KeypointMask(p=1.)
+    a = PoseDataset(recs[:10], LSP, 128, train=True, aug=AugConfig.none(), seed=1)
+    b = PoseDataset(recs[:10], LSP, 128, train=True, aug=AugConfig.none(), item_tfms=[km], seed=1)
+    changed = [(x[0] != y[0]).any() for x, y in zip(_items(a, 10), _items(b, 10))]
+    assert sum(changed) >= 9                      # a sample with no free spot may be left alone
+    assert abs(km.counts['occlude'] - km.counts['distract']) <= 1
+
+
+def test_both_branches_at_half(recs):
+    random.seed(2)
+    km = KeypointMask(p=0.5)
+    ds = PoseDataset(recs, LSP, 128, train=True, aug=AugConfig(), item_tfms=[km], seed=1)
+    _items(ds, 40)
+    assert km.counts['occlude'] > 0 and km.counts['distract'] > 0
+
+
+def test_occlusion_marks_joint_occluded_but_keeps_its_label(recs):
+    random.seed(0)
+    km = KeypointMask(p=1.)
+    a = PoseDataset(recs[:1], LSP, 128, train=True, aug=AugConfig.none(), seed=1)
+    b = PoseDataset(recs[:1], LSP, 128, train=True, aug=AugConfig.none(), item_tfms=[km], seed=1)
+    (_, k0, v0), (_, k1, v1) = _items(a, 1)[0], _items(b, 1)[0]
+    np.testing.assert_array_equal(k0, k1)
+    assert ((v0 == 2) & (v1 == 1)).any() and ((v1 > 0) == (v0 > 0)).all()
+
+
+def test_flipped_images_keep_joint_order(recs):
+    random.seed(0)
+    flip = dataclasses.replace(AugConfig.none(), flip_p=1.0)
+    plain = PoseDataset(recs[:5], LSP, 128, train=True, aug=flip, seed=4)
+    masked = PoseDataset(recs[:5], LSP, 128, train=True, aug=flip, item_tfms=[KeypointMask(p=1.)], seed=4)
+    unflipped = PoseDataset(recs[:5], LSP, 128, train=False, seed=4)
+    for (_, kf, vf), (_, km_, vm), (_, k, v) in zip(_items(plain, 5), _items(masked, 5), _items(unflipped, 5)):
+        np.testing.assert_array_equal(kf, km_)
+        both = (v > 0) & (vf > 0)
+        # after a mirror, each joint sits where its left/right twin sat, mirrored: x' = 127 - x
+        np.testing.assert_allclose(kf[both], np.stack([127 - k[LSP.flip_index][both, 0], k[LSP.flip_index][both, 1]], -1), atol=1e-3)
+
+
+def test_validation_split_is_never_masked(recs):
+    random.seed(0)
+    a = PoseDataset(recs[:4], LSP, 128, train=False, seed=1)
+    b = PoseDataset(recs[:4], LSP, 128, train=False, item_tfms=[KeypointMask(p=1.)], seed=1)
+    for x, y in zip(_items(a, 4), _items(b, 4)): np.testing.assert_array_equal(x[0], y[0])
+
+
+def test_set_masking(recs):
+    dls = pose_dataloaders(recs[:32], recs[32:], LSP, 128, bs=8, item_tfms=[KeypointMask(p=0.)], num_workers=0)
+    assert set_masking(dls, 0.7) == 1 and dls.train.dataset.tfms.fs[0].p == 0.7
+    with pytest.raises(ValueError, match='no KeypointMask'):
+        set_masking(pose_dataloaders(recs[:32], recs[32:], LSP, 128, bs=8, num_workers=0), 0.5)
