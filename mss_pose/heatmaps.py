@@ -83,7 +83,7 @@ def _read(hm: torch.Tensor, kps_int: torch.Tensor, offsets, pad: int = 0) -> tor
     idx = torch.stack([(y + dy).clamp(0, h - 1) * w + (x + dx).clamp(0, w - 1) for dx, dy in offsets], -1)
     return hm.reshape(B, J, h * w).gather(-1, idx)
 
-# %% ../nbs/01_heatmaps.ipynb #20fc7f6c
+# %% ../nbs/01_heatmaps.ipynb #313461a0
 def quarter_offset(hm: torch.Tensor, # (B, J, h, w)
                    kps: torch.Tensor, # (B, J, 2) integer argmax from `get_max_preds`
                   ) -> torch.Tensor: # (B, J, 2) refined x,y
@@ -100,7 +100,7 @@ def gaussian_blur(hm: torch.Tensor, # (B, J, h, w)
                  ) -> torch.Tensor: # (B, J, h, w) blurred, each map rescaled to its original max
     "Separable Gaussian blur with reflected borders, as DARK's distribution modulation."
     B, J, h, w = hm.shape
-    r, sigma = kernel // 2, 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+    r, sigma = min(kernel // 2, h - 1, w - 1), 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8   # reflect padding needs r < size
     g = torch.exp(-torch.arange(-r, r + 1, device=hm.device, dtype=hm.dtype) ** 2 / (2 * sigma ** 2))
     g = g / g.sum()
     x = F.pad(hm.reshape(B * J, 1, h, w), (r, r, r, r), mode='reflect')
@@ -108,7 +108,7 @@ def gaussian_blur(hm: torch.Tensor, # (B, J, h, w)
     peak = hm.amax((-2, -1), keepdim=True)
     return x * peak / x.amax((-2, -1), keepdim=True).clamp_min(1e-12)
 
-# %% ../nbs/01_heatmaps.ipynb #57cc1568
+# %% ../nbs/01_heatmaps.ipynb #324bc198
 _TAYLOR_OFFSETS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 0), (-2, 0), (0, 2), (0, -2),
                    (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
@@ -117,7 +117,8 @@ def dark_refine(hm: torch.Tensor, # (B, J, h, w)
                 blur_kernel: int = 11, # DARK modulation kernel; 0 to skip (clean Gaussian targets)
                ) -> torch.Tensor: # (B, J, 2) refined x,y
     "One Newton step on the log-heatmap around the argmax (DARK)."
-    sm = gaussian_blur(hm, blur_kernel) if blur_kernel else hm
+    h, w = hm.shape[-2:]
+    sm = gaussian_blur(hm, blur_kernel) if blur_kernel and min(h, w) >= 2 * blur_kernel else hm  # no blur on tiny maps
     L = F.pad(sm.clamp_min(1e-10).log(), (2, 2, 2, 2), mode='replicate')
     v = _read(L, kps, _TAYLOR_OFFSETS, pad=2)
     c, xp, xm, yp, ym, x2p, x2m, y2p, y2m, pp, mm, pm, mp = v.unbind(-1)
@@ -128,7 +129,6 @@ def dark_refine(hm: torch.Tensor, # (B, J, h, w)
     ok = (dxx < 0) & (det > 1e-12)
     det = torch.where(ok, det, 1.)
     off = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], -1) / det[..., None]  # -H^-1 g
-    h, w = hm.shape[-2:]
     inner = (kps[..., 0] >= 2) & (kps[..., 0] <= w - 3) & (kps[..., 1] >= 2) & (kps[..., 1] <= h - 3)
     ok = ok & inner & (off.abs() <= 1.5).all(-1)
     return torch.where(ok[..., None], kps + off, quarter_offset(hm, kps))

@@ -14,7 +14,7 @@ from .heatmaps import rescale_kps, decode_heatmaps, render_heatmaps
 # %% auto #0
 __all__ = ['structure_matrix', 'heatmap_mse', 'structure_aware_loss', 'MSSLoss']
 
-# %% ../nbs/07_loss.ipynb #2866ac59
+# %% ../nbs/07_loss.ipynb #8a3bac2d
 def structure_matrix(js: str | JointSet, # joint set whose limbs define the neighbours
                     ) -> torch.Tensor: # (J, J) float, 1 where j is in the group of i
     "Group membership `I + A`: each joint with its skeletal neighbours."
@@ -35,19 +35,18 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
                          alpha: float = 1.0, # weight of the structure term; 0 gives plain MSE
                         ) -> torch.Tensor: # (..., J) per-joint loss
     "Per-joint MSE plus `alpha` times the MSE of each joint's summed neighbour group."
-    r = (pred - target) * weight[..., None, None]                              # (..., J, h, w)
-    mse = r.pow(2).mean((-2, -1))                                             # (..., J)
-    if alpha == 0: return mse
-    g = groups.to(r)
-    R = torch.einsum('ij,...jhw->...ihw', g, r)                               # (..., J, h, w) group residuals
-    return mse + alpha * R.pow(2).mean((-2, -1)) / g.sum(1)
+    if alpha == 0: return heatmap_mse(pred, target, weight)
+    r = ((pred - target) * weight[..., None, None]).flatten(-2)               # (..., J, hw)
+    C = r @ r.transpose(-1, -2) / r.shape[-1]                                 # (..., J, J) pixel-mean Gram matrix
+    g = groups.to(C)
+    return C.diagonal(dim1=-2, dim2=-1) + alpha * ((g @ C) * g).sum(-1) / g.sum(1)
 
-# %% ../nbs/07_loss.ipynb #5c9238d3
+# %% ../nbs/07_loss.ipynb #0acb9646
 class MSSLoss:
     "Structure-aware loss summed over stacks and scales, plus the final (regression) output."
     def __init__(self, js: str | JointSet, # joint set of the model and the data
                  alpha: float = 1.0, # structure term weight; 0 gives plain MSE (the baseline loss)
-                 scale_weights=None, # weight per scale, finest first; None gives 1 for every scale
+                 scale_weights=None, # weight per scale, finest first; None: each map's pixel count over the finest's (1, 1/4, 1/16, ...)
                  final_weight: float = 1.0, # weight of the loss on the final heatmaps
                  stride: int = 4, # input pixels per finest-heatmap pixel
                  reduction: str = 'mean', # 'mean', 'sum' or 'none' (per sample)
@@ -77,7 +76,8 @@ class MSSLoss:
         "(B,) loss of each sample."
         self._check(pred, targets)
         weight = weight.float()
-        sw = self.scale_weights or [1.0] * len(pred.hms)
+        h0, w0 = pred.hms[0].shape[-2:]
+        sw = self.scale_weights or [h.shape[-2] * h.shape[-1] / (h0 * w0) for h in pred.hms]   # pixel share of the finest map
         loss = 0.
         for s, p, t in zip(sw, pred.hms, targets):                     # a few scales; stacks and joints are vectorised
             l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha)  # (B, S, J)

@@ -139,7 +139,7 @@ def plot_joint_grid(img, # (H, W, 3) uint8
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/13_widgets.ipynb #d86d4b41
+# %% ../nbs/13_widgets.ipynb #74b3e01c
 def _stack_hms(hms, js: JointSet) -> list[np.ndarray]:
     "Per-scale `(S, J, h, w)` arrays of one image, checked."
     out = [_np(h) for h in hms]
@@ -185,8 +185,7 @@ def plot_stacks(img, # (H, W, 3) uint8
     H, W_ = img.shape[:2]
     for i, (ax, m) in enumerate(zip(axs, maps)):
         _overlay(ax, img, m, alpha)
-        method = 'dark' if min(m.shape) > 11 else 'quarter'                # DARK's 11 px blur needs a larger map
-        pk = rescale_kps(decode_heatmaps(torch.from_numpy(m)[None, None], method)[0][0, 0], m.shape, (H, W_))
+        pk = rescale_kps(decode_heatmaps(torch.from_numpy(m)[None, None])[0][0, 0], m.shape, (H, W_))
         _mark(ax, pk.numpy())
         ax.set_title('final' if i == hms[0].shape[0] else f"stack {i + 1}", fontsize=9)
     fig.suptitle(f"{js.joints[j]}, {hms[scale].shape[-1]} px scale", fontsize=10)

@@ -44,7 +44,7 @@ def test_cli_help_and_errors(tmp_path):
     r = _cli('--help')
     assert r.returncode == 0 and 'train' in r.stdout and 'predict' in r.stdout
     r = _cli('eval', '--data', str(tmp_path / 'nope'), '--checkpoint', str(tmp_path / 'none.pth'))
-    assert r.returncode == 2 and r.stderr.strip().startswith('mss_pose: error:')
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith('mss_pose: error: no checkpoint file')
     r = _cli('train', '--preset', 'huge', '--out', str(tmp_path / 'x'))
     assert r.returncode == 2 and "unknown MSSConfig preset 'huge'" in r.stderr
 
