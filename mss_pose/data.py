@@ -24,8 +24,9 @@ from .readers import PoseRecord
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'crop_matrix', 'invert_affine', 'apply_affine', 'AugConfig', 'colour_matrix',
-           'colour_jitter', 'read_image', 'image_size', 'PoseDataset', 'draw_skeleton', 'cpu_single_thread',
-           'RenderTargets', 'default_num_workers', 'PoseDataLoader', 'PoseDataLoaders', 'pose_dataloaders']
+           'colour_jitter', 'whole_image_box', 'warp_crop', 'read_image', 'image_size', 'PoseDataset', 'draw_skeleton',
+           'cpu_single_thread', 'RenderTargets', 'default_num_workers', 'PoseDataLoader', 'PoseDataLoaders',
+           'pose_dataloaders']
 
 # %% ../nbs/03_data.ipynb #56a108fa
 def crop_matrix(center, # (2,) box centre x,y in original pixels
@@ -114,7 +115,21 @@ def colour_jitter(img: np.ndarray, # (H, W, 3) uint8 BGR
     "Jitter the colours of a BGR image and return it as RGB."
     return cv2.transform(img, colour_matrix(aug, rng, float(np.dot(cv2.mean(img)[:3], _GREY[::-1]))))
 
-# %% ../nbs/03_data.ipynb #a8cc3d32
+# %% ../nbs/03_data.ipynb #dc355d70
+def whole_image_box(hw: tuple[int, int], # (h, w) of the image
+                   ) -> tuple[np.ndarray, float]: # centre (2,) x,y and side
+    "The square person box of a person-centred image: centred on it, as wide as its longer edge."
+    h, w = hw
+    return np.array([(w - 1) / 2, (h - 1) / 2], np.float32), float(max(h, w))
+
+def warp_crop(img: np.ndarray, # (H, W, 3) uint8
+              M: np.ndarray, # (2, 3) original -> crop
+              size: int, # crop side
+             ) -> np.ndarray: # (size, size, 3) uint8
+    "The crop `M` maps to, bilinear, black outside the image."
+    return cv2.warpAffine(img, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+
+# %% ../nbs/03_data.ipynb #c13a3d07
 def read_image(path: str | Path, # image file
               ) -> np.ndarray | None: # (H, W, 3) uint8 BGR, None if missing or unreadable
     "Decode an image with OpenCV (stored pixel grid: EXIF orientation ignored, as annotations are in stored pixels)."
@@ -126,7 +141,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
         with Image.open(path) as im: return im.size[1], im.size[0]
     except (OSError, ValueError) as e: raise FileNotFoundError(f"could not read image header of {path}: {e}") from e
 
-# %% ../nbs/03_data.ipynb #05d11e7e
+# %% ../nbs/03_data.ipynb #a3531959
 class PoseDataset(torch.utils.data.Dataset):
     "Top-down crops of `records`: `(img uint8 (3, S, S), kps float32 (J, 2), vis uint8 (J,))`, augmented when `train`."
     n_inp = 1
@@ -163,13 +178,13 @@ class PoseDataset(torch.utils.data.Dataset):
         whole = np.isnan(self.centers[i, 0]) or np.isnan(self.sizes[i])
         return crop_matrix(*self._box(i, image_size(self.records[i].image) if whole else (0, 0)), self.in_size)
 
-# %% ../nbs/03_data.ipynb #15b69ce3
+# %% ../nbs/03_data.ipynb #d0dbe78a
 @patch
 def _box(self: PoseDataset, i: int, hw: tuple[int, int]) -> tuple[np.ndarray, float]:
     "Box centre and side of record `i` in an image of size `hw`; the whole image where the record has none."
-    (h, w), c, s = hw, self.centers[i], self.sizes[i]
-    if np.isnan(c[0]): c = np.array([(w - 1) / 2, (h - 1) / 2])
-    return c, float(max(h, w) if np.isnan(s) else s)
+    c, s = self.centers[i], self.sizes[i]
+    wc, ws = whole_image_box(hw)
+    return (wc if np.isnan(c[0]) else c), (ws if np.isnan(s) else float(s))
 
 @patch
 def _rng(self: PoseDataset, i: int) -> np.random.Generator:
@@ -188,7 +203,7 @@ def _matrix(self: PoseDataset, i: int, hw, rng: np.random.Generator | None) -> t
     flip = bool(rng.random() < a.flip_p)
     return crop_matrix(c, s * sc, S, rot, flip, rng.uniform(-a.shift, a.shift, 2) * S), flip
 
-# %% ../nbs/03_data.ipynb #1f79aae1
+# %% ../nbs/03_data.ipynb #5323eadb
 @patch
 def _load(self: PoseDataset, i: int) -> tuple[int, np.ndarray | None]:
     "Index and BGR image of sample `i`; an unreadable image is skipped (train) or left as None (valid), with a warning."
@@ -216,7 +231,7 @@ def _to_tensors(self: PoseDataset, item) -> tuple[torch.Tensor, torch.Tensor, to
     return (torch.from_numpy(np.ascontiguousarray(np.asarray(img, np.uint8).transpose(2, 0, 1))),
             torch.from_numpy(np.asarray(kps, np.float32)), torch.from_numpy(np.asarray(vis, np.uint8)))
 
-# %% ../nbs/03_data.ipynb #996afd0a
+# %% ../nbs/03_data.ipynb #a20cd1d7
 @patch
 def __getitem__(self: PoseDataset, i: int):
     "Crop (and augment) sample `i`: `(img uint8 (3, S, S), kps float32 (J, 2), vis uint8 (J,))`."
@@ -226,7 +241,7 @@ def __getitem__(self: PoseDataset, i: int):
     if img is None:                                                  # unreadable validation image: blank, no weight
         return self._to_tensors((np.zeros((S, S, 3), np.uint8), np.zeros((self.js.J, 2), np.float32), np.zeros(self.js.J, np.uint8)))
     M, flip = self._matrix(i, img.shape[:2], rng)
-    crop = cv2.warpAffine(img, M, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    crop = warp_crop(img, M, S)
     kps, vis = apply_affine(self.kps[i], M), self.vis[i]             # (J, 2) crop pixels
     if flip: kps, vis = kps[self.js.flip_index], vis[self.js.flip_index]   # a mirrored left joint is a right joint
     out = ((kps < -0.5) | (kps > S - 0.5)).any(-1)                    # left the crop: keep finite coords, no weight
@@ -236,7 +251,7 @@ def __getitem__(self: PoseDataset, i: int):
     if self.tfms is not None: item = self.tfms(item)
     return self._to_tensors(item)
 
-# %% ../nbs/03_data.ipynb #a7c82810
+# %% ../nbs/03_data.ipynb #2be79a34
 _SIDE_COLOURS = {'l_': 'deepskyblue', 'r_': 'orangered', '': 'gold'}
 
 def _side(*names) -> str:
@@ -259,7 +274,7 @@ def draw_skeleton(ax, # matplotlib axes with the image drawn
     ax.scatter(*kps[ok].T, s=s, c=[c for c, o in zip(cs, ok) if o], edgecolors='k', linewidths=0.5, zorder=3)
     return ax
 
-# %% ../nbs/03_data.ipynb #125b931a
+# %% ../nbs/03_data.ipynb #ffd4dacd
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 @contextmanager
@@ -300,7 +315,7 @@ class RenderTargets(ItemTransform):
         mean, std = self._stats(x)
         return (x * std + mean).clamp(0, 1), *rest
 
-# %% ../nbs/03_data.ipynb #66584cd4
+# %% ../nbs/03_data.ipynb #7e67d661
 def default_num_workers() -> int:
     "min(available cores, 8) worker processes, or 0 (load in the main process) on a single core."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
@@ -315,7 +330,7 @@ class PoseDataLoader(DataLoader):
     def create_batch(self, b):
         with cpu_single_thread(torch.empty(0)): return super().create_batch(b)     # collation is a memcpy: one thread
 
-# %% ../nbs/03_data.ipynb #63982432
+# %% ../nbs/03_data.ipynb #60734d48
 class PoseDataLoaders(DataLoaders):
     "`DataLoaders` of pose batches `(x, kps, weight, *hms)` that know their joint set and target sizes."
     n_inp = 1                                               # Learner: xb = (x,), yb = (kps, weight, *hms)
@@ -333,7 +348,7 @@ class PoseDataLoaders(DataLoaders):
         return type(self)(*loaders, path=self.path, device=getattr(self, '_device', None),
                           joint_set=self.joint_set, in_size=self.in_size, sizes=self.sizes)
 
-# %% ../nbs/03_data.ipynb #58524cd6
+# %% ../nbs/03_data.ipynb #e1f6388c
 def pose_dataloaders(train_records: list[PoseRecord], # training people
                      valid_records: list[PoseRecord], # validation people
                      joint_set: str | JointSet, # joint set of all records
@@ -364,7 +379,7 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
     trn.rng = random.Random(seed)                          # reproducible shuffling
     return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=sizes)
 
-# %% ../nbs/03_data.ipynb #ccd085ad
+# %% ../nbs/03_data.ipynb #ede78640
 @patch
 def show_batch(self: PoseDataLoaders,
                b=None, # batch `(x, kps, weight, *hms)`; None: one from `ds_idx`
