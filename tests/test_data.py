@@ -1,11 +1,11 @@
 "Affine crops, PoseDataset, RenderTargets and the DataLoaders, from outside the package."
-import os, pickle, random, warnings
+import os, pickle, warnings
 from pathlib import Path
 import cv2
 import numpy as np
 import pytest
 import torch
-from fasttransform import ItemTransform, Transform
+from fasttransform import ItemTransform
 from mss_pose.data import (AugConfig, PoseDataLoaders, PoseDataset, RenderTargets, apply_affine, colour_jitter,
                            crop_matrix, default_num_workers, invert_affine, pose_dataloaders)
 from mss_pose.readers import PoseRecord, read_lsp, split_records

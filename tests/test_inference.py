@@ -72,7 +72,7 @@ def test_checkpoint_errors(tiny, ckpt, tmp_path):
     with pytest.raises(FileNotFoundError, match='no checkpoint file at'): load_model(tmp_path/'nope.pth')
     bad = tmp_path/'truncated.pth'
     bad.write_bytes(ckpt.read_bytes()[:500])
-    with pytest.raises(ValueError, match=f'could not read checkpoint .*truncated.pth'): load_model(bad)
+    with pytest.raises(ValueError, match='could not read checkpoint .*truncated.pth'): load_model(bad)
     ck = torch.load(ckpt, weights_only=True)
     torch.save({**ck, 'joint_set': 'mpii'}, tmp_path/'mpii.pth')
     with pytest.raises(ValueError, match="joint-count mismatch: the config has n_joints=14 but joint set 'mpii' has 16"):

@@ -3,7 +3,7 @@ import pytest, torch
 from mss_pose.skeleton import LSP, MPII
 from mss_pose.heatmaps import render_heatmaps, render_multiscale
 from mss_pose.loss import MSSLoss, structure_aware_loss, heatmap_mse, structure_matrix
-from mss_pose.model import MSSConfig, MSSNet, MSSOutput
+from mss_pose.model import MSSConfig, MSSNet
 
 
 def _pair(moved=(), dx=4.):
