@@ -47,7 +47,7 @@ def default_n_valid(n: int) -> int:
     "Held-out records: LSPET's last 1,000 for full-size sets, else a fifth."
     return 1000 if n >= 5000 else max(1, n // 5)
 
-# %% ../nbs/12_cli.ipynb #e8e3d380
+# %% ../nbs/12_cli.ipynb #3c021ffe
 def train(args) -> dict:
     "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results."
     recs = read_records(args.data, args.format, args.images)
@@ -59,15 +59,15 @@ def train(args) -> dict:
     dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.depth, bs=args.bs, item_tfms=[KeypointMask(p=0.)],
                            num_workers=args.workers, seed=args.seed)
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    learn = mss_learner(dls, cfg, path=out)
+    learn = mss_learner(dls, cfg, path=out, amp=None if args.amp == 'none' else args.amp)
     done = resume(learn) if args.resume else 0
     with distrib_ctx(learn): fit_two_phase(learn, args.epochs, args.finetune_epochs, args.lr, p=cfg.mask_p, done=done)
     if (out / 'models' / 'best.pth').exists(): learn.load('best')   # every rank: `load` waits at a barrier
     res = valid_metrics(learn)                                       # every rank: results are gathered across them
     if rank_distrib(): return {}                                     # rank 0 reports and writes the checkpoint
     print(learn.metrics[0].table(label='valid'))
-    meta = dict(data=str(args.data or sample_dir()), format=args.format, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
-                n_train=len(trn), n_valid=len(val), baseline=bool(args.baseline), **res)
+    meta = dict(data=str(args.data or sample_dir()), format=args.format, preset=args.preset, epochs=args.epochs,
+                finetune_epochs=args.finetune_epochs, amp=args.amp, n_train=len(trn), n_valid=len(val), baseline=bool(args.baseline), **res)
     save_checkpoint(learn.model, cfg, js, out / 'mss_pose.pth', meta=meta)
     (out / 'results.json').write_text(json.dumps(meta, indent=1))
     print(f"saved {out / 'mss_pose.pth'}: " + ', '.join(f'{k} {v:.4f}' for k, v in res.items()))
@@ -135,7 +135,7 @@ def predict(args) -> list[dict]:
     print(f"wrote {len(paths)} pictures and predictions.json to {out}")
     return entries
 
-# %% ../nbs/12_cli.ipynb #b48004d1
+# %% ../nbs/12_cli.ipynb #1c90467c
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: train, evaluate, predict.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -151,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--epochs', type=int, default=10, help='epochs without keypoint masking')
     t.add_argument('--finetune-epochs', type=int, default=0, help='further epochs with keypoint masking on')
     t.add_argument('--lr', type=float, default=2e-3, help='peak learning rate of the one-cycle schedule')
+    t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
+                   help='mixed precision: auto = bf16/fp16 on a GPU, fp32 on CPU; bf16 also runs on CPU (2.5x faster with AVX-512 BF16)')
     t.add_argument('--limit', type=int, default=None, help='use only the first N training records (quick runs)')
     t.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core, up to 8)')
     t.add_argument('--seed', type=int, default=0)
@@ -177,5 +179,5 @@ def main(argv=None):
         print(f"mss_pose: error: {e}", file=sys.stderr); sys.exit(2)
     return 0
 
-# %% ../nbs/12_cli.ipynb #4b02b60f
+# %% ../nbs/12_cli.ipynb #ee84d31f
 if __name__ == '__main__': sys.exit(main())

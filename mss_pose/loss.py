@@ -40,7 +40,7 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
     g = groups.to(C)
     return C.diagonal(dim1=-2, dim2=-1) + alpha * ((g @ C) * g).sum(-1) / g.sum(1)
 
-# %% ../nbs/07_loss.ipynb #0acb9646
+# %% ../nbs/07_loss.ipynb #71c07599
 class MSSLoss:
     "Structure-aware loss summed over stacks and scales, plus the final (regression) output."
     def __init__(self, js: str | JointSet, # joint set of the model and the data
@@ -72,18 +72,19 @@ class MSSLoss:
                 raise ValueError(f"scale {k}: prediction {tuple(p.shape)} does not match target {tuple(t.shape)}")
 
     def per_sample(self, pred, kps, weight, *targets) -> torch.Tensor:
-        "(B,) loss of each sample."
+        "(B,) loss of each sample, computed in fp32 even inside an autocast region."
         self._check(pred, targets)
         weight = weight.float()
         h0, w0 = pred.hms[0].shape[-2:]
         sw = self.scale_weights or [h.shape[-2] * h.shape[-1] / (h0 * w0) for h in pred.hms]   # pixel share of the finest map
         loss = 0.
-        for s, p, t in zip(sw, pred.hms, targets):                     # a few scales; stacks and joints are vectorised
-            l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha)  # (B, S, J)
-            loss = loss + s * l.sum(1).mean(-1)
-        if self.final_weight:
-            l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.alpha)  # (B, J)
-            loss = loss + self.final_weight * l.mean(-1)
+        with torch.autocast(weight.device.type, enabled=False):           # the Gram matmul would otherwise run in bf16/fp16
+            for s, p, t in zip(sw, pred.hms, targets):                 # a few scales; stacks and joints are vectorised
+                l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha)  # (B, S, J)
+                loss = loss + s * l.sum(1).mean(-1)
+            if self.final_weight:
+                l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.alpha)  # (B, J)
+                loss = loss + self.final_weight * l.mean(-1)
         return loss
 
     def __call__(self, pred, kps, weight, *targets) -> torch.Tensor:
