@@ -135,7 +135,7 @@ def predict(args) -> list[dict]:
     print(f"wrote {len(paths)} pictures and predictions.json to {out}")
     return entries
 
-# %% ../nbs/12_cli.ipynb #1c90467c
+# %% ../nbs/12_cli.ipynb #7e634e54
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: train, evaluate, predict.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--finetune-epochs', type=int, default=0, help='further epochs with keypoint masking on')
     t.add_argument('--lr', type=float, default=2e-3, help='peak learning rate of the one-cycle schedule')
     t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
-                   help='mixed precision: auto = bf16/fp16 on a GPU, fp32 on CPU; bf16 also runs on CPU (2.5x faster with AVX-512 BF16)')
+                   help='mixed precision: auto = bf16/fp16 on a GPU, fp32 on CPU; bf16 also runs on CPU (1.7x faster than fp32 with AVX-512 BF16)')
     t.add_argument('--limit', type=int, default=None, help='use only the first N training records (quick runs)')
     t.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core, up to 8)')
     t.add_argument('--seed', type=int, default=0)
