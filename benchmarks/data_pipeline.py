@@ -8,6 +8,7 @@ The machine is shared: the 1-minute load average before the runs is recorded, as
 import argparse, json, os, platform, statistics, time
 from pathlib import Path
 import torch
+from mss_pose.learner import cpu_summary
 from mss_pose.readers import read_lsp, split_records
 from mss_pose.data import AugConfig, default_num_workers, pose_dataloaders
 
@@ -55,7 +56,7 @@ def main():
         rows.append(dict(num_workers=nw, default=nw == default, samples_per_s=round(statistics.median(runs), 1),
                          runs=[round(r, 1) for r in runs]))
     print(f"data pipeline: {source}, 256 px, full augmentation, bs {a.bs}, {a.batches} batches after {a.warmup} warm-up, "
-          f"{len(os.sched_getaffinity(0))} cores, torch threads {torch.get_num_threads()}, load average {load:.2f}")
+          f"{len(os.sched_getaffinity(0))} cores, {cpu_summary()}, load average {load:.2f}")
     print(f"{'num_workers':>11} | {'samples/s':>9} | {'runs':>22} |")
     print(f"{'-' * 11}-+-{'-' * 9}-+-{'-' * 22}-+")
     for r in rows:
@@ -64,7 +65,7 @@ def main():
     out = Path(a.out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     res = dict(benchmark='data_pipeline', source=source, in_size=256, bs=a.bs, batches=a.batches, warmup=a.warmup,
-               aug='AugConfig() (scale, rotation, flip, shift, colour)', device='cpu', cores=len(os.sched_getaffinity(0)),
+               aug='AugConfig() (scale, rotation, flip, shift, colour)', device='cpu', cpu=cpu_summary(), cores=len(os.sched_getaffinity(0)),
                torch_threads=torch.get_num_threads(), load_average_1min=round(load, 2), repeats=a.repeats, python=platform.python_version(), torch=torch.__version__,
                default_num_workers=default, target_samples_per_s=200, results=rows,
                default_samples_per_s=next(r['samples_per_s'] for r in rows if r['default']))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse, json, platform, statistics, time
 from pathlib import Path
 import torch
+from mss_pose.learner import cpu_summary
 from mss_pose.skeleton import MPII
 from mss_pose.heatmaps import render_multiscale
 from mss_pose.loss import MSSLoss
@@ -53,11 +54,11 @@ def main(argv=None):
             ('MSSLoss alpha=1 (structure-aware)', MSSLoss(MPII, alpha=1.))]
     res = [dict(loss=n, ms=_time(f, args, a.iters)) for n, f in rows]
     for r in res: r['ratio_to_plain'] = r['ms'] / res[0]['ms']
-    print(f"device {dev}, B={a.batch}, S={a.stacks}, J={MPII.J}, scales 64/32/16/8, forward+backward, median of {a.iters}")
+    print(f"device {dev} ({cpu_summary() if dev.type == 'cpu' else torch.cuda.get_device_name(dev)}), B={a.batch}, S={a.stacks}, J={MPII.J}, scales 64/32/16/8, forward+backward, median of {a.iters}")
     print(f"{'loss':<45}{'ms':>10}{'x plain':>10}")
     for r in res: print(f"{r['loss']:<45}{r['ms']:>10.2f}{r['ratio_to_plain']:>10.2f}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(dict(benchmark='loss_speed', device=str(dev), batch=a.batch, stacks=a.stacks, J=MPII.J,
+    Path(a.out).write_text(json.dumps(dict(benchmark='loss_speed', device=str(dev), cpu=cpu_summary(), batch=a.batch, stacks=a.stacks, J=MPII.J,
                                            torch=torch.__version__, python=platform.python_version(), results=res), indent=1))
 
 

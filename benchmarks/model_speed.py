@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse, contextlib, json, platform, statistics, time
 from pathlib import Path
 import torch
+from mss_pose.learner import cpu_summary
 from mss_pose.model import MSSConfig, MSSNet, PRESETS
 from mss_pose.hourglass import n_params
 
@@ -76,7 +77,7 @@ def main(argv=None):
         batch = a.batch or (CUDA_BATCH if cuda else CPU_BATCH.get(preset, 8))
         iters = a.iters or (CUDA_ITERS if cuda else CPU_ITERS.get(preset, 5))
         rows += bench_preset(preset, batch, iters, a.warmup if a.warmup is not None else (5 if cuda else 2), dev, amp_dtype)
-    name = torch.cuda.get_device_name(dev) if cuda else f'{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'
+    name = torch.cuda.get_device_name(dev) if cuda else cpu_summary()
     setting = f"{'AMP ' + a.amp + ' + channels_last' if amp_dtype else 'fp32, contiguous'}"
     print(f"device: {dev.type} ({name}); {setting}; torch {torch.__version__}")
     print(f"{'preset':8}{'model':10}{'batch':>6}{'params':>12}{'fwd img/s':>12}{'fwd+bwd img/s':>15}")

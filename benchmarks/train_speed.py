@@ -6,7 +6,8 @@
 
 One training step = forward, MSSLoss (structure-aware, every stack and scale, final output), backward, Adam step, on
 random images with targets rendered from random keypoints, channels_last as in `mss_learner` (`--layout nchw` to compare).
-amp is autocast in bf16 where the device supports it (every CPU; fp16 with a GradScaler on older GPUs); on CUDA also
+amp is autocast in bf16 (fp16 with a GradScaler on older GPUs); on a CPU without native bf16 (no AVX-512 BF16 or AMX)
+bf16 is emulated and several times slower than fp32, which is why `--amp auto` trains in fp32 there; on CUDA also
 cuDNN autotuning. Prints a table, writes benchmarks/results/train_speed.json.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mss_pose.skeleton import MPII
 from mss_pose.heatmaps import render_multiscale
 from mss_pose.loss import MSSLoss
 from mss_pose.model import MSSConfig, MSSNet
+from mss_pose.learner import cpu_summary
 
 
 def _setup(cfg, batch, dev, compile_, fmt):
@@ -60,7 +62,7 @@ def main(argv=None):
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     modes = a.modes or (['fp32', 'amp', 'fp32+compile', 'amp+compile'] if dev.type == 'cuda' else ['fp32', 'amp'])
     cfg = MSSConfig.preset(a.preset, n_joints=MPII.J)
-    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{platform.machine()} CPU, {torch.get_num_threads()} threads'
+    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_summary()
     rows = []
     for m in modes:
         s = _run(m, cfg, a.batch, a.iters, a.warmup, dev, torch.channels_last if a.layout == 'nhwc' else torch.contiguous_format)

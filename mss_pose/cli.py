@@ -6,7 +6,7 @@ Docs: https://mss-pose.github.io/mss_pose/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #7b8581f1
 from __future__ import annotations
-import argparse, json, sys
+import argparse, ast, dataclasses, json, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,15 +15,16 @@ from fastprogress.fastprogress import progress_bar
 from .skeleton import get_joint_set
 from .readers import read_lsp, read_mpii, read_coco, split_records
 from .data import pose_dataloaders
-from .model import MSSConfig
+from .model import MSSConfig, load_weights
 from .masking import KeypointMask
 from .metrics import joint_dists, torso_norm, head_norm, pck, pck_table
-from .inference import load_model, save_checkpoint, predict_paths, load_image
-from .learner import default_metrics, mss_learner, fit_two_phase, resume, valid_metrics, distrib_ctx
+from .inference import load_model, read_checkpoint, save_checkpoint, predict_paths, load_image
+from .learner import default_metrics, mss_learner, fit_mss, resume, valid_metrics, distrib_ctx, amp_mode, cpu_summary
 from fastai.torch_core import rank_distrib
 
 # %% auto #0
-__all__ = ['sample_dir', 'read_records', 'default_n_valid', 'train', 'evaluate', 'predict', 'main']
+__all__ = ['sample_dir', 'read_records', 'default_n_valid', 'parse_overrides', 'train_config', 'train', 'evaluate', 'predict',
+           'main']
 
 # %% ../nbs/12_cli.ipynb #ce35f42b
 def sample_dir() -> Path:
@@ -48,26 +49,65 @@ def default_n_valid(n: int) -> int:
     return 1000 if n >= 5000 else max(1, n // 5)
 
 # %% ../nbs/12_cli.ipynb #3c021ffe
+def parse_overrides(items: list[str]) -> dict:
+    "`['in_size=192', 'structure=mean']` -> `{'in_size': 192, 'structure': 'mean'}` (numbers, bools and None parsed)."
+    out = {}
+    for it in items or []:
+        k, eq, v = it.partition('=')
+        if not eq or not k: raise ValueError(f"--set expects FIELD=VALUE, got {it!r}")
+        try: out[k] = ast.literal_eval(v)
+        except (ValueError, SyntaxError): out[k] = v
+    return out
+
+def train_config(args, js) -> MSSConfig:
+    "The run's `MSSConfig`: `--init`'s architecture or `--preset`, then `--baseline`, then `--set` overrides."
+    over = parse_overrides(args.set)
+    if bad := sorted(set(over) - {f.name for f in dataclasses.fields(MSSConfig)}):
+        raise ValueError(f"--set: unknown MSSConfig field(s) {bad}; fields: {[f.name for f in dataclasses.fields(MSSConfig)]}")
+    cfg = read_checkpoint(args.init)['cfg'] if args.init else MSSConfig.preset(args.preset, n_joints=js.J)
+    if args.baseline: cfg = cfg.baseline()
+    return dataclasses.replace(cfg, **over)
+
+def _run_settings(args, out: Path, cfg: MSSConfig) -> tuple[MSSConfig, dict]:
+    "Config and schedule of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
+    f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
+    if args.resume:
+        if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
+        run = json.loads(f.read_text())
+        return MSSConfig(**run['cfg']), {**run['schedule'], 'prior_epochs': run['prior_epochs']}
+    if (out / 'models' / 'last.json').exists():
+        raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
+    m = read_checkpoint(args.init)['meta'] if args.init else {}       # a chain of runs counts all its epochs
+    prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
+    run = dict(cfg=dataclasses.asdict(cfg), schedule={k: getattr(args, k) for k in keys}, init=args.init, prior_epochs=prior)
+    out.mkdir(parents=True, exist_ok=True); (out / 'run.json').write_text(json.dumps(run, indent=1))
+    return cfg, {**run['schedule'], 'prior_epochs': prior}
+
+# %% ../nbs/12_cli.ipynb #ca7665e2
 def train(args) -> dict:
     "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results."
-    recs = read_records(args.data, args.format, args.images)
+    t0, recs = time.time(), read_records(args.data, args.format, args.images)
     js = get_joint_set(recs[0].joint_set)
     trn, val = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
-    cfg = MSSConfig.preset(args.preset, n_joints=js.J)
-    if args.baseline: cfg = cfg.baseline()
-    dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.depth, bs=args.bs, item_tfms=[KeypointMask(p=0.)],
-                           num_workers=args.workers, seed=args.seed)
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    cfg, sch = _run_settings(args, out, train_config(args, js))
+    dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.n_scales, sigma=cfg.sigma, bs=sch['bs'],
+                           item_tfms=[KeypointMask(p=0.)], num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, cfg, path=out, amp=None if args.amp == 'none' else args.amp)
+    if args.init and not args.resume: load_weights(learn.model, read_checkpoint(args.init)['model'])
     done = resume(learn) if args.resume else 0
-    with distrib_ctx(learn): fit_two_phase(learn, args.epochs, args.finetune_epochs, args.lr, p=cfg.mask_p, done=done)
+    if done: print(f"resuming {out} after epoch {done} of {sch['epochs'] + sch['finetune_epochs']}")
+    with distrib_ctx(learn):
+        fit_mss(learn, sch['epochs'], sch['lr'], sch['finetune_epochs'], cfg.mask_p, done, sch['pct_start'])
     if (out / 'models' / 'best.pth').exists(): learn.load('best')   # every rank: `load` waits at a barrier
     res = valid_metrics(learn)                                       # every rank: results are gathered across them
     if rank_distrib(): return {}                                     # rank 0 reports and writes the checkpoint
     print(learn.metrics[0].table(label='valid'))
-    meta = dict(data=str(args.data or sample_dir()), format=args.format, preset=args.preset, epochs=args.epochs,
-                finetune_epochs=args.finetune_epochs, amp=args.amp, n_train=len(trn), n_valid=len(val), baseline=bool(args.baseline), **res)
+    meta = dict(data=str(args.data or sample_dir()), format=args.format, preset=args.preset, **sch, init=args.init,
+                total_epochs=sch['prior_epochs'] + sch['epochs'] + sch['finetune_epochs'],
+                amp=amp_mode(None if args.amp == 'none' else args.amp, dls.device.type), n_train=len(trn), n_valid=len(val),
+                baseline=not (cfg.ms_supervision or cfg.regression), cpu=cpu_summary(), minutes=round((time.time() - t0) / 60, 1), **res)
     save_checkpoint(learn.model, cfg, js, out / 'mss_pose.pth', meta=meta)
     (out / 'results.json').write_text(json.dumps(meta, indent=1))
     print(f"saved {out / 'mss_pose.pth'}: " + ', '.join(f'{k} {v:.4f}' for k, v in res.items()))
@@ -149,15 +189,18 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); data_args(t)
     t.add_argument('--preset', default='small', help='MSSConfig preset: tiny, small, hg2, hg8')
     t.add_argument('--baseline', action='store_true', help='plain stacked hourglass (every MSS component off)')
+    t.add_argument('--set', nargs='+', default=[], metavar='FIELD=VALUE', help='MSSConfig overrides, e.g. --set in_size=192 structure=mean')
+    t.add_argument('--init', default=None, help='start from the weights (and architecture) of this checkpoint')
     t.add_argument('--epochs', type=int, default=10, help='epochs without keypoint masking')
-    t.add_argument('--finetune-epochs', type=int, default=0, help='further epochs with keypoint masking on')
+    t.add_argument('--finetune-epochs', type=int, default=0, help='further epochs with keypoint masking on, in the same one-cycle schedule')
     t.add_argument('--lr', type=float, default=2e-3, help='peak learning rate of the one-cycle schedule')
+    t.add_argument('--pct-start', type=float, default=0.25, help='fraction of the schedule spent warming up')
     t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
-                   help='mixed precision: auto = bf16/fp16 on a GPU, fp32 on CPU; bf16 also runs on CPU (1.7x faster than fp32 with AVX-512 BF16)')
+                   help='mixed precision: auto = bf16/fp16 on a GPU, bf16 on a CPU with native bf16 (AVX-512 BF16, AMX), else fp32')
     t.add_argument('--limit', type=int, default=None, help='use only the first N training records (quick runs)')
     t.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core, up to 8)')
     t.add_argument('--seed', type=int, default=0)
-    t.add_argument('--resume', action='store_true', help='continue from OUT/models/last.pth with its optimizer state')
+    t.add_argument('--resume', action='store_true', help="continue OUT's run from models/last.pth with its optimizer state, config and schedule")
     t.add_argument('--out', default='runs/mss', help='output folder')
     e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); data_args(e)
     e.add_argument('--checkpoint', default=None, help='mss_pose.pth from `train` (default: the shipped weights)')

@@ -170,7 +170,7 @@ class PoseDataset(torch.utils.data.Dataset):
         self.max_retries, self.epoch, self._calls = max_retries, 0, 0
 
     def __len__(self): return len(self.records)
-    def set_epoch(self, epoch: int): self.epoch = int(epoch)
+    def set_epoch(self, epoch: int): self.epoch, self._calls = int(epoch), 0   # random streams depend on (seed, epoch) only
     def new_empty(self): return PoseDataset([], self.js, self.in_size, self.train, self.aug_cfg, self.item_tfms, self.seed, self.max_retries)
 
     def crop_matrix(self, i: int) -> np.ndarray: # (2, 3) original -> crop
@@ -325,7 +325,9 @@ class PoseDataLoader(DataLoader):
     "fastai `DataLoader` that advances the dataset's augmentation epoch per pass and keeps OpenCV single-threaded in workers."
     def before_iter(self):
         super().before_iter()
-        if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(self.dataset.epoch + 1)
+        if not hasattr(self.dataset, 'set_epoch'): return
+        self.dataset.set_epoch(self.dataset.epoch + 1)
+        self.rng = random.Random(self.dataset.seed * 1_000_003 + self.dataset.epoch)   # shuffling: (seed, epoch) only, so a resumed run repeats it
     def wif(self): cv2.setNumThreads(0)
     def create_batch(self, b):
         with cpu_single_thread(torch.empty(0)): return super().create_batch(b)     # collation is a memcpy: one thread
@@ -376,7 +378,6 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
         return PoseDataLoader(ds, bs=bs, shuffle=train, drop_last=train, num_workers=nw, pin_memory=device.type == 'cuda',
                               device=device, after_batch=Pipeline([RenderTargets(in_size, sizes, sigma, min_sigma)]))
     trn, val = dl(train_records, True), dl(valid_records, False)
-    trn.rng = random.Random(seed)                          # reproducible shuffling
     return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=sizes)
 
 # %% ../nbs/03_data.ipynb #ede78640

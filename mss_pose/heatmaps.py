@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['rescale_kps', 'render_heatmaps', 'scale_sigmas', 'render_multiscale', 'get_max_preds', 'quarter_offset',
-           'gaussian_blur', 'dark_refine', 'decode_heatmaps']
+           'gaussian_blur', 'dark_kernel', 'dark_refine', 'decode_heatmaps']
 
 # %% ../nbs/01_heatmaps.ipynb #4f2f8ebc
 def _hw(size) -> tuple[int, int]:
@@ -111,13 +111,19 @@ def gaussian_blur(hm: torch.Tensor, # (B, J, h, w)
 _TAYLOR_OFFSETS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 0), (-2, 0), (0, 2), (0, -2),
                    (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
+def dark_kernel(side: int, # the heatmap's shorter side
+               ) -> int: # odd kernel size, 0 for no blur
+    "DARK's blur for a map of this size: its 11 px at 64 px maps, shrinking linearly to none at 32 px."
+    return 2 * ((side - 32) // 6) + 1 if side > 32 else 0
+
 def dark_refine(hm: torch.Tensor, # (B, J, h, w)
                 kps: torch.Tensor, # (B, J, 2) integer argmax from `get_max_preds`
-                blur_kernel: int = 11, # DARK modulation kernel; 0 to skip (clean Gaussian targets)
+                blur_kernel: int | None = None, # DARK modulation kernel; None: `dark_kernel(min(h, w))`; 0: no blur
                ) -> torch.Tensor: # (B, J, 2) refined x,y
     "One Newton step on the log-heatmap around the argmax (DARK)."
     h, w = hm.shape[-2:]
-    sm = gaussian_blur(hm, blur_kernel) if blur_kernel and min(h, w) >= 2 * blur_kernel else hm  # no blur on tiny maps
+    k = dark_kernel(min(h, w)) if blur_kernel is None else blur_kernel
+    sm = gaussian_blur(hm, k) if k and min(h, w) >= 2 * k else hm  # no blur on tiny maps
     L = F.pad(sm.clamp_min(1e-10).log(), (2, 2, 2, 2), mode='replicate')
     v = _read(L, kps, _TAYLOR_OFFSETS, pad=2)
     c, xp, xm, yp, ym, x2p, x2m, y2p, y2m, pp, mm, pm, mp = v.unbind(-1)
@@ -135,7 +141,7 @@ def dark_refine(hm: torch.Tensor, # (B, J, h, w)
 # %% ../nbs/01_heatmaps.ipynb #d089180e
 def decode_heatmaps(hm: torch.Tensor, # (B, J, h, w)
                     method: str = 'dark', # 'argmax', 'quarter' or 'dark'
-                    blur_kernel: int = 11, # DARK modulation kernel (0: none)
+                    blur_kernel: int | None = None, # DARK modulation kernel; None: by map size (`dark_kernel`); 0: none
                    ) -> tuple[torch.Tensor, torch.Tensor]: # kps (B, J, 2) x,y in map pixels; scores (B, J)
     "Keypoints and confidences from heatmaps."
     if hm.ndim != 4: raise ValueError(f"decode_heatmaps expects (B, J, h, w) heatmaps, got shape {tuple(hm.shape)}")

@@ -6,16 +6,16 @@ Docs: https://mss-pose.github.io/mss_pose/learner.html.md"""
 
 # %% ../nbs/10_learner.ipynb #17971f6b
 from __future__ import annotations
-import json
+import json, os
 from contextlib import contextmanager
 from pathlib import Path
 import torch
-from fastai.learner import Learner
+from fastai.learner import Learner, save_model
 from fastai.callback.core import Callback
-from fastai.callback.tracker import SaveModelCallback
+from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientClip
 from fastai.callback.progress import CSVLogger, ProgressCallback
-from fastai.callback.schedule import fit_one_cycle, lr_find  # patches Learner
+from fastai.callback.schedule import ParamScheduler, combined_cos, fit_one_cycle, lr_find  # patches Learner
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastcore.foundation import L
 from torch.amp import GradScaler
@@ -30,37 +30,90 @@ from .metrics import PCK, PCKh
 from .masking import set_masking
 
 # %% auto #0
-__all__ = ['ResumeCheckpoint', 'resume', 'CSVLog', 'default_metrics', 'amp_mode', 'AutocastAnyDevice', 'mss_learner',
-           'valid_metrics', 'fit_two_phase', 'GlooDistributedDL', 'PoseDistributedTrainer', 'distrib_ctx']
+__all__ = ['epochs_done', 'save_atomic', 'write_json', 'ResumeCheckpoint', 'SaveBest', 'resume', 'CSVLog', 'default_metrics',
+           'native_bf16', 'cpu_summary', 'amp_mode', 'AutocastAnyDevice', 'mss_learner', 'valid_metrics', 'MaskingFrom',
+           'fit_mss', 'GlooDistributedDL', 'PoseDistributedTrainer', 'distrib_ctx']
 
-# %% ../nbs/10_learner.ipynb #321d49fb
+# %% ../nbs/10_learner.ipynb #344b30f3
+def epochs_done(learn: Learner) -> int:
+    "Epochs of the whole run finished once the current epoch ends (`fit_mss` counts across resumed fits)."
+    return getattr(learn, 'epoch_offset', 0) + learn.epoch + 1
+
+def _finished(learn: Learner) -> bool:
+    "False in an epoch fastai skipped (`fit(start_epoch=...)` still runs its `after_epoch` hooks, with an empty record)."
+    return bool(getattr(learn, 'final_record', None))
+
+def _replace(path: Path, write):
+    "Write `path` through a temporary file and a rename: a kill mid-write leaves the old file whole."
+    tmp = path.with_name(path.name + '.tmp')
+    write(tmp)
+    os.replace(tmp, path)
+
+def save_atomic(learn: Learner, name: str, with_opt: bool = False) -> Path:
+    "`learn.save(name)`, atomically, on rank 0 only."
+    file = learn.path / learn.model_dir / f'{name}.pth'
+    if not rank_distrib(): _replace(file, lambda f: save_model(f, learn.model, getattr(learn, 'opt', None), with_opt))
+    return file
+
+def write_json(path: Path, obj):
+    "Write `obj` as JSON, atomically."
+    _replace(path, lambda f: f.write_text(json.dumps(obj)))
+
+# %% ../nbs/10_learner.ipynb #f0fd2f9b
 class ResumeCheckpoint(Callback):
-    "Save weights, optimizer state and the number of finished epochs after every epoch."
-    order, _only_train_loop = 65, True  # after the Recorder and SaveModelCallback; skipped by `valid_metrics`
-    def __init__(self, fname: str = 'last', # checkpoint name under `learn.path/learn.model_dir`
-                 offset: int = 0, # epochs finished before this fit (earlier phases)
-                ): self.fname, self.offset = fname, offset
+    "After every epoch: weights and optimizer state (`last.pth`) and the epochs done (`last.json`), each written atomically."
+    order, _only_train_loop = 65, True  # after the Recorder and `SaveBest`; skipped by `valid_metrics`
+    def __init__(self, fname: str = 'last'): self.fname = fname # checkpoint name under `learn.path/learn.model_dir`
     def after_epoch(self):
-        self.learn.save(self.fname, with_opt=True)                # fastai saves on rank 0 only
-        if rank_distrib(): return
-        meta = dict(epoch=self.offset + self.epoch + 1)
-        (self.path / self.model_dir / f'{self.fname}.json').write_text(json.dumps(meta))
+        if not _finished(self.learn) or rank_distrib(): return
+        save_atomic(self.learn, self.fname, with_opt=True)
+        write_json(self.path / self.model_dir / f'{self.fname}.json', dict(epoch=epochs_done(self.learn)))
 
+class SaveBest(TrackerCallback):
+    "Keep the best model by `monitor` as `best.pth` and its score in `best.json`, which a resumed run starts from."
+    order = TrackerCallback.order + 1
+    def __init__(self, monitor: str, fname: str = 'best'):
+        super().__init__(monitor=monitor, reset_on_fit=False)
+        self.fname = fname
+    def before_fit(self):
+        meta = self.path / self.model_dir / f'{self.fname}.json'
+        self.best = json.loads(meta.read_text())['value'] if getattr(self.learn, 'epoch_offset', 0) and meta.exists() else None
+        super().before_fit()
+    def after_epoch(self):
+        if not _finished(self.learn): return
+        super().after_epoch()
+        if not self.new_best or rank_distrib(): return
+        save_atomic(self.learn, self.fname)
+        write_json(self.path / self.model_dir / f'{self.fname}.json', dict(epoch=epochs_done(self.learn), value=float(self.best)))
+
+# %% ../nbs/10_learner.ipynb #2b9fe703
 def resume(learn: Learner, # learner built like the interrupted one
            fname: str = 'last', # checkpoint name under `learn.path/learn.model_dir`
-          ) -> int: # epoch to pass as `start_epoch`
-    "Load the last checkpoint with its optimizer state; return the number of finished epochs."
-    meta = learn.path / learn.model_dir / f'{fname}.json'
-    if not meta.exists(): raise FileNotFoundError(f"no checkpoint to resume from: {meta} is missing")
+          ) -> int: # epochs done, to pass to `fit_mss` as `done`
+    "Load the last checkpoint with its optimizer state, trim the log to the epochs it holds; return the epochs done."
+    d = learn.path / learn.model_dir
+    if not (d / f'{fname}.json').exists(): raise FileNotFoundError(f"no checkpoint to resume from: {d / f'{fname}.json'} is missing")
+    done = json.loads((d / f'{fname}.json').read_text())['epoch']
     learn.load(fname, with_opt=True)
-    return json.loads(meta.read_text())['epoch']
+    log = d / 'history.csv'
+    if log.exists(): _replace(log, lambda f: f.write_text(''.join(log.read_text().splitlines(True)[:done + 1])))
+    return done
 
 # %% ../nbs/10_learner.ipynb #b19ea74e
 class CSVLog(CSVLogger):
-    "fastai's `CSVLogger` without the closed file handle that stops `Learner.export`."
-    _only_train_loop = True  # `valid_metrics` leaves it out, so a validation adds no stray header to the log
+    "fastai's `CSVLogger`, with one header per file, epochs counted across resumed fits, and no file handle kept."
+    _only_train_loop = True  # `valid_metrics` leaves it out, so a validation adds no stray row to the log
     def before_fit(self):
-        if not rank_distrib(): super().before_fit()                 # one log, written by rank 0
+        if rank_distrib() or hasattr(self, 'gather_preds'): return      # one log, written by rank 0
+        f = self.path / self.fname
+        f.parent.mkdir(parents=True, exist_ok=True)
+        new = not f.exists() or f.stat().st_size == 0
+        self.file = f.open('a')
+        if new: self.file.write(','.join(self.recorder.metric_names) + '\n')
+        self.old_logger, self.learn.logger = self.logger, self._write_line
+    def _write_line(self, log):
+        if _finished(self.learn): super()._write_line([epochs_done(self.learn) - 1, *log[1:]])
+        else: self.old_logger(log)
     def after_fit(self):
         if getattr(self, 'file', None) is None: return
         super().after_fit()
@@ -71,13 +124,25 @@ def default_metrics(js) -> list:
     js = get_joint_set(js)
     return [PCKh(js, 0.5)] if js.name == 'mpii' else [PCK(js, 0.2)]
 
+def native_bf16() -> bool:
+    "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX): only then is bf16 autocast faster than fp32."
+    caps = torch.cpu.get_capabilities()
+    return bool(caps.get('avx512_bf16') or caps.get('amx_bf16'))
+
+def cpu_summary() -> str:
+    "The CPU facts every speed figure needs next to it: name, cores, torch's kernel capability, native bf16."
+    caps = torch.cpu.get_capabilities()
+    return (f"{caps.get('cpu_name', 'CPU')}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
+            f"{'native bf16' if native_bf16() else 'no native bf16'}")
+
 def amp_mode(amp: str | None = 'auto', # 'auto', 'bf16', 'fp16' or None (fp32)
              device: str | None = None, # 'cuda' or 'cpu'; None: CUDA when present
             ) -> str | None:
-    "Mixed-precision mode: 'auto' is bf16 (or fp16) on a GPU and fp32 (None) on CPU; 'bf16' also works on CPU."
+    "Mixed-precision mode: 'auto' is bf16 (or fp16) on a GPU, bf16 on a CPU with native bf16, else fp32 (None)."
     if amp not in ('auto', 'bf16', 'fp16', None): raise ValueError(f"unknown amp mode {amp!r}; use 'auto', 'bf16', 'fp16' or None")
     dev = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if amp is None or (amp == 'auto' and dev != 'cuda'): return None
+    if amp == 'auto' and dev != 'cuda': return 'bf16' if native_bf16() else None   # emulated bf16 is ~8x slower than fp32
+    if amp is None: return None
     if amp == 'fp16' and dev != 'cuda': raise ValueError(f"fp16 autocast needs a CUDA GPU, not {dev!r}; use amp='bf16' (or None) on CPU")
     return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if amp == 'auto' else amp
 
@@ -94,9 +159,9 @@ def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`
                 cfg: MSSConfig, # model, loss and masking switches; `n_joints` must match the data
                 metrics=None, # default: `default_metrics(dls.joint_set)`
                 path='.', # root for `model_dir` and the CSV log
-                model_dir: str = 'models', # checkpoints: best.pth, last.pth (+ last.json)
+                model_dir: str = 'models', # checkpoints: best.pth, last.pth (+ .json), history.csv
                 clip: float | None = 1.0, # gradient-norm clipping; None to turn off
-                amp: str | None = 'auto', # see `amp_mode`: 'auto' (GPU mixed precision, CPU fp32), 'bf16', 'fp16', None
+                amp: str | None = 'auto', # see `amp_mode`: 'auto' (GPU mixed precision, CPU bf16 where native), 'bf16', 'fp16', None
                 channels_last: bool = True, # NHWC memory format: faster convolutions on CPU and GPU alike
                 save_best: bool = True, # keep the best model by the first metric as `best.pth`
                 cbs=None, # extra callbacks
@@ -113,7 +178,7 @@ def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`
     metrics = default_metrics(js) if metrics is None else metrics
     cbs = [ResumeCheckpoint(), CSVLog(fname=str(Path(model_dir) / 'history.csv'), append=True), *L(cbs)]
     if clip: cbs.append(GradientClip(clip))
-    if save_best and metrics: cbs.append(SaveModelCallback(monitor=metrics[0].name, comp=None, fname='best'))
+    if save_best and metrics: cbs.append(SaveBest(metrics[0].name))
     learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss.for_config(js, cfg), metrics=metrics, cbs=cbs,
                     path=Path(path), model_dir=model_dir, opt_func=kwargs.pop('opt_func', Adam), **kwargs)
     (learn.path / model_dir).mkdir(parents=True, exist_ok=True)
@@ -129,24 +194,29 @@ def valid_metrics(learn: Learner, dl=None) -> dict:
     return dict(zip(['valid_loss', *[m.name for m in learn.metrics]], map(float, res)))
 
 # %% ../nbs/10_learner.ipynb #4701d87d
-def fit_two_phase(learn: Learner, # from `mss_learner`, with a `KeypointMask` in the training pipeline
-                  epochs: int, # phase 1: plain training
-                  finetune_epochs: int, # phase 2: fine-tuning with keypoint masking (0 to skip)
-                  lr_max: float = 2e-3, # phase 1 peak learning rate
-                  finetune_lr: float | None = None, # phase 2 peak; None: lr_max / 5
-                  p: float = 0.5, # keypoint masking probability in phase 2
-                  done: int = 0, # epochs already finished (from `resume`)
-                 ) -> Learner:
-    "Train without keypoint masking, then fine-tune with it."
-    ckpt = next((cb for cb in learn.cbs if isinstance(cb, ResumeCheckpoint)), None)
-    if done < epochs:
-        set_masking(learn.dls, 0.)
-        if ckpt: ckpt.offset = 0
-        learn.fit_one_cycle(epochs, lr_max, start_epoch=done)
-    if finetune_epochs and done < epochs + finetune_epochs:
-        set_masking(learn.dls, p)
-        if ckpt: ckpt.offset = epochs
-        learn.fit_one_cycle(finetune_epochs, finetune_lr or lr_max / 5, start_epoch=max(0, done - epochs))
+class MaskingFrom(Callback):
+    "Keypoint masking at probability `p` from epoch `start` of the run on, off before it."
+    def __init__(self, start: int, p: float): self.start, self.p = start, p
+    def before_train(self): set_masking(self.dls, self.p if epochs_done(self.learn) - 1 >= self.start else 0.)
+
+def fit_mss(learn: Learner, # from `mss_learner`; with `finetune_epochs`, a `KeypointMask` in the training pipeline
+            epochs: int, # epochs without keypoint masking
+            lr_max: float = 2e-3, # peak learning rate
+            finetune_epochs: int = 0, # further epochs with keypoint masking on, in the same schedule
+            p: float = 0.5, # keypoint masking probability while fine-tuning
+            done: int = 0, # epochs already finished (from `resume`)
+            pct_start: float = 0.25, # fraction of the schedule spent warming up
+           ) -> Learner:
+    "One one-cycle schedule over `epochs + finetune_epochs`, masking on for the last `finetune_epochs`, continued after `done`."
+    total = epochs + finetune_epochs
+    if done >= total: return learn
+    pos0 = done / total                                                # where the schedule stood
+    lr, mom = combined_cos(pct_start, lr_max / 25, lr_max, lr_max / 1e5), combined_cos(pct_start, *learn.moms)
+    sched = {k: (lambda f: lambda pos: f(pos0 + pos * (1 - pos0)))(f) for k, f in (('lr', lr), ('mom', mom))}
+    cbs = [ParamScheduler(sched)] + ([MaskingFrom(epochs, p)] if finetune_epochs else [])
+    learn.epoch_offset, learn.dls.train.dataset.epoch = done, done   # epoch numbers and augmentation streams go on
+    try: learn.fit(total - done, lr_max, cbs=cbs)
+    finally: learn.epoch_offset = 0
     return learn
 
 # %% ../nbs/10_learner.ipynb #a8a5efad

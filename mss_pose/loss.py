@@ -32,9 +32,14 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
                          weight: torch.Tensor, # (..., J)
                          groups: torch.Tensor, # (J, J) from `structure_matrix`
                          alpha: float = 1.0, # weight of the structure term; 0 gives plain MSE
+                         structure: str = 'sum', # 'sum': MSE of the group's summed residuals; 'mean': mean of the group's MSEs
                         ) -> torch.Tensor: # (..., J) per-joint loss
-    "Per-joint MSE plus `alpha` times the MSE of each joint's summed neighbour group."
+    "Per-joint MSE plus `alpha` times the structure term of each joint's group (two readings of the paper)."
     if alpha == 0: return heatmap_mse(pred, target, weight)
+    if structure == 'mean':
+        e = heatmap_mse(pred, target, weight)                                 # (..., J)
+        g = groups.to(e)
+        return e + alpha * (e @ g.T) / g.sum(1)                               # e_i + alpha * mean_{j in S_i} e_j
     r = ((pred - target) * weight[..., None, None]).flatten(-2)               # (..., J, hw)
     C = r @ r.transpose(-1, -2) / r.shape[-1]                                 # (..., J, J) pixel-mean Gram matrix
     g = groups.to(C)
@@ -45,19 +50,20 @@ class MSSLoss:
     "Structure-aware loss summed over stacks and scales, plus the final (regression) output."
     def __init__(self, js: str | JointSet, # joint set of the model and the data
                  alpha: float = 1.0, # structure term weight; 0 gives plain MSE (the baseline loss)
+                 structure: str = 'sum', # reading of the structure term: 'sum' or 'mean' (see above)
                  scale_weights=None, # weight per scale, finest first; None: each map's pixel count over the finest's (1, 1/4, 1/16, ...)
                  final_weight: float = 1.0, # weight of the loss on the final heatmaps
                  stride: int = 4, # input pixels per finest-heatmap pixel
                  reduction: str = 'mean', # 'mean', 'sum' or 'none' (per sample)
                 ):
         self.js, self.alpha, self.scale_weights, self.final_weight = get_joint_set(js), alpha, scale_weights, final_weight
-        self.groups, self.stride, self.reduction = structure_matrix(self.js), stride, reduction
+        self.groups, self.stride, self.reduction, self.structure = structure_matrix(self.js), stride, reduction, structure
 
     @classmethod
     def for_config(cls, js, cfg, **kwargs):
         "The loss an `MSSConfig` asks for: its structure weight, and no final term without the regression network."
         kwargs.setdefault('final_weight', 1.0 if cfg.regression else 0.0)
-        return cls(js, alpha=cfg.alpha, **kwargs)
+        return cls(js, alpha=cfg.alpha, structure=cfg.structure, **kwargs)
 
     def _check(self, pred, targets):
         if not hasattr(pred, 'hms') or not hasattr(pred, 'final'):
@@ -80,10 +86,10 @@ class MSSLoss:
         loss = 0.
         with torch.autocast(weight.device.type, enabled=False):           # the Gram matmul would otherwise run in bf16/fp16
             for s, p, t in zip(sw, pred.hms, targets):                 # a few scales; stacks and joints are vectorised
-                l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha)  # (B, S, J)
+                l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha, self.structure)  # (B, S, J)
                 loss = loss + s * l.sum(1).mean(-1)
             if self.final_weight:
-                l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.alpha)  # (B, J)
+                l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.alpha, self.structure)  # (B, J)
                 loss = loss + self.final_weight * l.mean(-1)
         return loss
 

@@ -41,7 +41,10 @@ class MSSConfig:
     regression: bool = True       # regression network fusing the last stack's scales into the final heatmaps
     reg_feats: int | None = None  # regression network width; None: n_feats // 2 (keeps it a small cost)
     reg_depth: int = 3            # down-samplings of its hourglass: 3 makes its receptive field the whole 64 px map
+    ms_scales: int | None = None  # scales supervised, finest first; None: all `depth`. At 128 px the 4 px map is one blob
     alpha: float = 1.0            # structure-aware loss weight (joint + skeletal neighbours); 0 gives plain heatmap MSE
+    structure: str = 'sum'        # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs
+    sigma: float = 2.0            # target Gaussian std in finest-map pixels; coarser maps keep it constant in input pixels
     mask_p: float = 0.5           # keypoint-masking probability while fine-tuning; 0 turns the augmentation off
 
     def __post_init__(self):
@@ -60,6 +63,11 @@ class MSSConfig:
         if self.in_size % self.stride: raise ValueError(
             f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.stride} (depth={self.depth}); "
             f"use e.g. {max(1, round(self.in_size / self.stride)) * self.stride}")
+        if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
+            raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
+        if self.structure not in ('sum', 'mean'): raise ValueError(f"MSSConfig.structure must be 'sum' or 'mean', got {self.structure!r}")
+        if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)) or not self.sigma > 0:
+            raise ValueError(f"MSSConfig.sigma must be a number > 0, got {self.sigma!r}")
         if self.out_size % 2 ** self.reg_depth:
             raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
 
@@ -68,7 +76,7 @@ class MSSConfig:
     @property
     def out_size(self) -> int: return self.in_size // 4   # side of the final (finest) heatmaps
     @property
-    def n_scales(self) -> int: return self.depth if self.ms_supervision else 1
+    def n_scales(self) -> int: return (self.ms_scales or self.depth) if self.ms_supervision else 1
     @property
     def scale_sizes(self) -> tuple[int, ...]: return tuple(self.out_size // 2 ** k for k in range(self.n_scales))  # finest first
 
@@ -108,7 +116,7 @@ class MSSNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = StackedHourglass(cfg.n_stacks, cfg.n_feats, cfg.n_joints, cfg.depth)
-        self.ms_heads = MSHeads(cfg.n_stacks, cfg.depth, cfg.n_feats, cfg.n_joints) if cfg.ms_supervision else None
+        self.ms_heads = MSHeads(cfg.n_stacks, cfg.n_scales, cfg.n_feats, cfg.n_joints) if cfg.ms_supervision else None
         self.regress = (RegressionNet(cfg.n_joints, cfg.n_scales, cfg.n_feats, cfg.reg_feats, cfg.reg_depth)
                         if cfg.regression else None)
 
@@ -127,7 +135,7 @@ class MSSNet(nn.Module):
         self.check_input(x)
         out = self.backbone(x)
         hms = [torch.stack(out.hms, 1)]                          # finest: (B, S, J, H/4, W/4)
-        if self.ms_heads is not None: hms += self.ms_heads(out.levels)   # coarser: (B, S, J, H/4/2**k, W/4/2**k)
+        if self.ms_heads is not None: hms += self.ms_heads([lv[:self.cfg.n_scales] for lv in out.levels])  # coarser: (B, S, J, H/4/2**k, W/4/2**k)
         final = out.hms[-1] if self.regress is None else self.regress([h[:, -1] for h in hms], out.feat)
         return MSSOutput([final, hms])                           # final: (B, J, H/4, W/4)
 

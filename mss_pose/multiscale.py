@@ -13,12 +13,18 @@ import torch.nn.functional as F
 from .hourglass import Hourglass, conv_bn_relu
 
 # %% auto #0
-__all__ = ['ms_head', 'MSHeads', 'upsample_to', 'RegressionNet']
+__all__ = ['zero_conv', 'ms_head', 'MSHeads', 'upsample_to', 'RegressionNet']
 
 # %% ../nbs/05_multiscale.ipynb #22697354
+def zero_conv(ni: int, nf: int) -> nn.Conv2d:
+    "A 1x1 conv that starts at zero: a new output adds nothing until training gives it a reason to."
+    conv = nn.Conv2d(ni, nf, 1)
+    nn.init.zeros_(conv.weight); nn.init.zeros_(conv.bias)
+    return conv
+
 def ms_head(nf: int, n_joints: int) -> nn.Sequential:
-    "Light heatmap head for one up-sampling level: BN, ReLU, 1x1 conv to `n_joints` maps."
-    return nn.Sequential(nn.BatchNorm2d(nf), nn.ReLU(), nn.Conv2d(nf, n_joints, 1))
+    "Light heatmap head for one up-sampling level: BN, ReLU, 1x1 conv to `n_joints` maps (zero at init)."
+    return nn.Sequential(nn.BatchNorm2d(nf), nn.ReLU(), zero_conv(nf, n_joints))
 
 class MSHeads(nn.Module):
     "Heads on the coarser up-sampling levels (all but the finest) of every stack."
@@ -63,7 +69,7 @@ class RegressionNet(nn.Module):
         self.fuse = nn.Conv2d(n_scales * n_joints + nf, feats, 1)
         self.body = Hourglass(depth, feats)
         self.lin = conv_bn_relu(feats, feats)
-        self.out = nn.Conv2d(feats, n_joints, 1)
+        self.out = zero_conv(feats, n_joints)            # at init the final heatmaps are the finest input: hms[0]
 
     def forward(self, hms: Sequence[Tensor], # n_scales maps (B, J, h_k, w_k), finest first
                 feat: Tensor, # (B, nf, h, w) last stack's features, at the finest resolution

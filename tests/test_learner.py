@@ -1,12 +1,12 @@
 "Learner, checkpoints and the command line on the shipped sample."
-import json, subprocess, sys
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from mss_pose.readers import read_lsp, split_records
 from mss_pose.data import pose_dataloaders
 from mss_pose.masking import KeypointMask
 from mss_pose.model import MSSConfig
-from mss_pose.learner import mss_learner, resume, valid_metrics, fit_two_phase
+from mss_pose.learner import mss_learner, resume, valid_metrics, fit_mss
 from mss_pose.skeleton import LSP
 
 SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
@@ -15,13 +15,13 @@ SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
 @pytest.fixture(scope='module')
 def dls():
     trn, val = split_records(read_lsp(SAMPLE), 8)
-    return pose_dataloaders(trn, val, LSP, 128, n_scales=4, bs=8, item_tfms=[KeypointMask(p=0.)], num_workers=0)
+    return pose_dataloaders(trn, val, LSP, 128, n_scales=4, bs=8, seed=0, item_tfms=[KeypointMask(p=0.)], num_workers=0)
 
 
 def test_fit_validate_resume(dls, tmp_path):
     cfg = MSSConfig.preset('tiny', n_joints=14)
     learn = mss_learner(dls, cfg, path=tmp_path)
-    fit_two_phase(learn, 1, 1, 2e-3, p=0.5)
+    fit_mss(learn, 1, 2e-3, finetune_epochs=1, p=0.5)
     assert json.loads((tmp_path / 'models' / 'last.json').read_text())['epoch'] == 2
     res = valid_metrics(learn)
     assert set(res) == {'valid_loss', 'pck@0.2'} and 0 <= res['pck@0.2'] <= 1
@@ -62,3 +62,24 @@ def test_cli_train_eval_predict(tmp_path):
     r = _cli('predict', str(SAMPLE / 'images' / 'im07961.jpg'), '--checkpoint', str(ckpt), '--out', str(tmp_path / 'pics'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / 'pics' / 'im07961_pose.png').exists()
+
+
+def test_cli_kill_and_resume(tmp_path):
+    "kill -9 in the middle of a run, then --resume: the run finishes with one log row per epoch."
+    out, args = tmp_path / 'run', ['train', '--preset', 'tiny', '--epochs', '3', '--finetune-epochs', '1', '--bs', '8', '--workers', '0']
+    p = subprocess.Popen([sys.executable, '-m', 'mss_pose.cli', *args, '--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not (out / 'models' / 'last.json').exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    done = json.loads((out / 'models' / 'last.json').read_text())['epoch']
+    assert 1 <= done < 4 and not (out / 'mss_pose.pth').exists()
+    r = _cli(*args, '--out', str(out))                                        # a new run may not overwrite it
+    assert r.returncode == 2 and 'pass --resume to continue it' in r.stderr
+    r = _cli('train', '--resume', '--epochs', '9', '--workers', '0', '--out', str(out))   # recorded schedule wins
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'resuming {out} after epoch {done} of 4' in r.stdout
+    rows = (out / 'models' / 'history.csv').read_text().splitlines()
+    assert rows[0].startswith('epoch') and [r.split(',')[0] for r in rows[1:]] == ['0', '1', '2', '3']
+    assert json.loads((out / 'results.json').read_text())['epochs'] == 3 and (out / 'mss_pose.pth').exists()
+    r = _cli('train', '--resume', '--out', str(tmp_path / 'none'))
+    assert r.returncode == 2 and 'holds no run to continue' in r.stderr
