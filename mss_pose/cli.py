@@ -27,8 +27,8 @@ __all__ = ['sample_dir', 'read_records', 'default_n_valid', 'train', 'evaluate',
 
 # %% ../nbs/12_cli.ipynb #ce35f42b
 def sample_dir() -> Path:
-    "The LSPET sample shipped in the repository's `data/` folder."
-    return Path(mss_pose.__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+    "The 40-image LSPET sample shipped inside the package (`mss_pose/sample`)."
+    return Path(mss_pose.__file__).parent / 'sample'
 
 def read_records(data, # LSP folder, or MPII/COCO annotation file; None: the shipped sample
                  fmt: str = 'lsp', # 'lsp', 'mpii' or 'coco'

@@ -12,7 +12,7 @@ from mss_pose.readers import PoseRecord, read_lsp, split_records
 from mss_pose.skeleton import LSP
 
 ROOT = Path(__file__).parents[1]
-SAMPLE = ROOT/'data'/'lspet_sample'
+SAMPLE = ROOT/'mss_pose'/'sample'
 SHARED = ROOT/'..'/'shared'/'data'
 NO_AUG_FLIP = AugConfig((1., 1.), 0., 0., 1., 0., 0., 0., 0., 0.)
 

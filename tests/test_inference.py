@@ -17,7 +17,7 @@ from mss_pose.model import MSSConfig, MSSNet, MSSOutput
 from mss_pose.readers import read_lsp
 from mss_pose.skeleton import LSP, MPII, JointSet
 
-SAMPLE = Path(__file__).parent.parent/'data'/'lspet_sample'
+SAMPLE = Path(__file__).parent.parent/'mss_pose'/'sample'
 TWO = JointSet('two', ('a', 'b'), (), ((0, 1),), (0, 1))
 
 

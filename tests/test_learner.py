@@ -9,7 +9,7 @@ from mss_pose.model import MSSConfig
 from mss_pose.learner import mss_learner, resume, valid_metrics, fit_two_phase
 from mss_pose.skeleton import LSP
 
-SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
 
 
 @pytest.fixture(scope='module')

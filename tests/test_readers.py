@@ -7,7 +7,7 @@ import scipy.io as sio
 from mss_pose.readers import PoseRecord, read_coco, read_lsp, read_mpii, split_records
 
 ROOT = Path(__file__).parents[1]
-SAMPLE = ROOT/'data'/'lspet_sample'
+SAMPLE = ROOT/'mss_pose'/'sample'
 SHARED = ROOT/'..'/'shared'/'data'
 need_mpii = pytest.mark.skipif(not (SHARED/'mpii_sample').exists(), reason=f"MPII sample not found at {SHARED/'mpii_sample'}")
 need_coco = pytest.mark.skipif(not (SHARED/'coco_sample').exists(), reason=f"COCO sample not found at {SHARED/'coco_sample'}")
