@@ -16,7 +16,8 @@ from torch import nn, Tensor
 import mss_pose
 from .skeleton import JointSet, get_joint_set
 from .heatmaps import decode_heatmaps, rescale_kps
-from .data import IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, invert_affine, read_image, whole_image_box, warp_crop
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, read_image,
+                             whole_image_box, warp_crop)
 from .model import MSSConfig, MSSNet, MSSOutput, load_weights
 
 # %% auto #0
@@ -176,7 +177,7 @@ def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB arra
     if isinstance(img, (str, Path)):
         if not Path(img).is_file(): raise FileNotFoundError(f"image not found: {img}")
         bgr = read_image(img)
-        if bgr is None: raise ValueError(f"could not read image {img}: not an image file, or corrupt")
+        if bgr is None: raise ValueError(f"could not read image {img}: {image_problem(img) or 'OpenCV cannot decode it'}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if isinstance(img, (bytes, bytearray, memoryview)):
         bgr = cv2.imdecode(np.frombuffer(img, np.uint8), cv2.IMREAD_COLOR)
