@@ -100,7 +100,7 @@ def _check_present(files: list[Path], missing: str, what: str) -> np.ndarray:
     if missing == 'raise' and not ok.all():
         gone = sorted({str(f) for f, o in zip(files, ok) if not o})
         raise FileNotFoundError(f"{len(gone)} of {len({str(f) for f in files})} {what} images are missing, e.g. {gone[:3]}; "
-                                f"pass missing='skip' to keep the {int(ok.sum())} people whose images are present")
+                                f"to keep the {int(ok.sum())} people whose images are present, pass --missing skip (mss_pose) or missing='skip'")
     return ok
 
 # %% ../nbs/02_readers.ipynb #3d58147c

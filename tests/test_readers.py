@@ -119,7 +119,7 @@ def test_mpii_both_formats():
 @need_mpii
 def test_mpii_missing_and_split():
     d = SHARED/'mpii_sample'
-    with pytest.raises(FileNotFoundError, match=r"of \d+ MPII images are missing, e.g. .*missing='skip'"):
+    with pytest.raises(FileNotFoundError, match=r"of \d+ MPII images are missing, e.g. .*pass --missing skip \(mss_pose\) or missing='skip'"):
         read_mpii(d/'mpii_annotations.json.gz', d)
     assert read_mpii(d/'mpii_annotations.json.gz', d, split='train', missing='skip') == []   # the 5 local images are val
     with pytest.raises(ValueError, match='no isValidation flags'): read_mpii(d/'test_mpii.json', d, split='val')
