@@ -44,9 +44,9 @@ def test_cli_help_and_errors(tmp_path):
     r = _cli('--help')
     assert r.returncode == 0 and 'train' in r.stdout and 'predict' in r.stdout
     r = _cli('eval', '--data', str(tmp_path / 'nope'), '--checkpoint', str(tmp_path / 'none.pth'))
-    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith('mss_pose: error: no checkpoint file')
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith('mss_pose: error: data not found')
     r = _cli('train', '--preset', 'huge', '--out', str(tmp_path / 'x'))
-    assert r.returncode == 2 and "unknown MSSConfig preset 'huge'" in r.stderr
+    assert r.returncode == 2 and "argument --preset: invalid choice: 'huge'" in r.stderr
 
 
 def test_cli_train_eval_predict(tmp_path):
@@ -56,7 +56,7 @@ def test_cli_train_eval_predict(tmp_path):
     r = _cli('eval', '--checkpoint', str(ckpt), '--out', str(tmp_path / 'preds.json'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'Mean' in r.stdout
-    preds = json.loads((tmp_path / 'preds.json').read_text())
+    preds = json.loads((tmp_path / 'preds.json').read_text())['predictions']
     assert [p['image'] for p in preds] == [f'im0{n}.jpg' for n in range(7961, 8001)]
     assert all(len(p['joints']) == 14 and len(p['joints'][0]) == 3 for p in preds)
     r = _cli('predict', str(SAMPLE / 'images' / 'im07961.jpg'), '--checkpoint', str(ckpt), '--out', str(tmp_path / 'pics'))
