@@ -270,7 +270,7 @@ def predict(args) -> dict:
     for f, ks in people.items(): _draw(f, ks, js, args.min_score, out / pics[f])
     ids = [dict(picture=pics[p], **(dict(person=n, box=b) if b else {})) for p, n, b in todo]
     _write_json(out / 'predictions.json', js, [_entry(str(p), k, s, **d) for (p, *_), k, s, d in zip(todo, kps, scores, ids)], bad)
-    print(f"wrote {len(people)} pictures and predictions.json to {out}" + (f"; {len(bad)} images skipped" if bad else ''))
+    print(f"wrote {len(people)} picture{'s' * (len(people) != 1)} and predictions.json to {out}" + (f"; {len(bad)} images skipped" if bad else ''))
     return dict(n=len(todo), out=str(out), skipped=[str(p) for p in bad])
 
 # %% ../nbs/12_cli.ipynb #7e634e54
