@@ -1,7 +1,7 @@
 """Training data pipeline throughput: LSPET at 256 px, full augmentation, bs 32, targets rendered in `after_batch`.
 
 Usage: python benchmarks/data_pipeline.py [--batches 30] [--warmup 3] [--repeats 3] [--workers 0 1 2] [--sample]
-Reads ../shared/data/lspet when present, else the shipped data/lspet_sample repeated. Prints a table of samples/s per
+Reads ../shared/data/lspet when present, else the shipped mss_pose/sample repeated. Prints a table of samples/s per
 `num_workers` setting (plus the default; median of `--repeats` runs) and writes benchmarks/results/data_pipeline.json.
 The machine is shared: the 1-minute load average before the runs is recorded, as other processes slow every setting.
 """
@@ -18,8 +18,8 @@ def load_records(sample=False):
     "LSPET's 7,000 training people, or the shipped sample repeated to a similar size."
     full = ROOT/'..'/'shared'/'data'/'lspet'
     if full.exists() and not sample: return split_records(read_lsp(full), 1000)[0], 'lspet (7000 train)'
-    recs = read_lsp(ROOT/'data'/'lspet_sample')
-    return recs * 50, f'data/lspet_sample x50 ({len(recs) * 50})'
+    recs = read_lsp(ROOT/'mss_pose'/'sample')
+    return recs * 50, f'mss_pose/sample x50 ({len(recs) * 50})'
 
 def time_loader(recs, num_workers, bs, n_batches, warmup, in_size=256):
     "Samples/s over `n_batches` batches after `warmup` batches (worker start-up excluded), after_batch included."

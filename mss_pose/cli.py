@@ -1,4 +1,4 @@
-"""`mss_pose train | eval | predict`: train MSS-Net or its baseline, evaluate a checkpoint with PCK tables, draw predicted skeletons.
+"""`mss_pose train | eval | predict`: train MSS-Net or its baseline, evaluate a checkpoint with PCK tables, draw predicted skeletons; bad input is refused before any work and outputs are never half-written.
 
 Docs: https://mss-pose.github.io/mss_pose/cli.html.md"""
 
@@ -6,47 +6,114 @@ Docs: https://mss-pose.github.io/mss_pose/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #7b8581f1
 from __future__ import annotations
-import argparse, ast, dataclasses, json, sys, time
+import argparse, ast, dataclasses, gzip, json, math, os, sys, time, warnings
+from collections import Counter
 from pathlib import Path
-import numpy as np
-import torch
 import mss_pose
-from fastprogress.fastprogress import progress_bar
-from .skeleton import get_joint_set
-from .readers import read_lsp, read_mpii, read_coco, split_records
-from .data import pose_dataloaders
-from .model import MSSConfig, load_weights
-from .masking import KeypointMask
-from .metrics import joint_dists, torso_norm, head_norm, pck, pck_table
-from .inference import load_model, read_checkpoint, save_checkpoint, predict_paths, load_image
-from .learner import default_metrics, mss_learner, fit_mss, resume, valid_metrics, distrib_ctx, amp_mode, cpu_summary
-from fastai.torch_core import rank_distrib
 
 # %% auto #0
-__all__ = ['sample_dir', 'read_records', 'default_n_valid', 'parse_overrides', 'train_config', 'train', 'evaluate', 'predict',
-           'main']
+__all__ = ['sample_dir', 'dataset_format', 'read_records', 'default_n_valid', 'check_box', 'parse_overrides', 'train_config',
+           'train', 'evaluate', 'predict', 'main']
 
 # %% ../nbs/12_cli.ipynb #ce35f42b
 def sample_dir() -> Path:
-    "The LSPET sample shipped in the repository's `data/` folder."
-    return Path(mss_pose.__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+    "The 40-image LSPET sample shipped inside the package (`mss_pose/sample`)."
+    return Path(mss_pose.__file__).parent / 'sample'
+
+def dataset_format(data: Path, # LSP folder, or MPII/COCO annotation file
+                   fmt: str | None = None, # 'lsp', 'mpii', 'coco'; None: guess from `data`
+                  ) -> str:
+    "`fmt` checked against `data`, or guessed: a folder is LSP, a .json(.gz) file MPII (a list of people) or COCO (an object)."
+    if fmt not in (None, 'lsp', 'mpii', 'coco'): raise ValueError(f"unknown format {fmt!r}; use lsp, mpii or coco")
+    if fmt is not None:
+        if (fmt == 'lsp') != data.is_dir(): raise ValueError(
+            f"--format {fmt} takes {'a folder with joints.mat and images/' if fmt == 'lsp' else 'an annotation file (.json or .json.gz)'}, "
+            f"but {data} is a {'folder' if data.is_dir() else 'file'}")
+        return fmt
+    if data.is_dir(): return 'lsp'
+    if not data.name.lower().endswith(('.json', '.json.gz')): raise ValueError(
+        f"cannot tell the format of {data}: expected an LSP folder (joints.mat + images/) or an MPII/COCO .json(.gz) file; pass --format")
+    with (gzip.open(data, 'rt') if data.suffix.lower() == '.gz' else open(data)) as f: first = f.read(64).lstrip()[:1]
+    if first not in ('[', '{'): raise ValueError(f"{data} is neither a JSON list (MPII) nor a JSON object (COCO); pass --format")
+    return 'mpii' if first == '[' else 'coco'
 
 def read_records(data, # LSP folder, or MPII/COCO annotation file; None: the shipped sample
-                 fmt: str = 'lsp', # 'lsp', 'mpii' or 'coco'
+                 fmt: str | None = None, # 'lsp', 'mpii' or 'coco'; None: guess from `data`
                  images=None, # image folder for MPII/COCO; None: the annotation file's folder
+                 missing: str = 'raise', # MPII/COCO people whose image is missing: 'raise' or 'skip'
                 ) -> list:
     "Records of a dataset in one of the supported formats."
+    from mss_pose.readers import read_lsp, read_mpii, read_coco
     data = Path(data) if data is not None else sample_dir()
     if not data.exists(): raise FileNotFoundError(f"data not found: {data}")
+    fmt = dataset_format(data, fmt)
     if fmt == 'lsp': return read_lsp(data)
     img_dir = Path(images) if images is not None else data.parent
-    if fmt == 'mpii': return read_mpii(data, img_dir)
-    if fmt == 'coco': return read_coco(data, img_dir)
-    raise ValueError(f"unknown format {fmt!r}; use lsp, mpii or coco")
+    return (read_mpii if fmt == 'mpii' else read_coco)(data, img_dir, missing=missing)
 
 def default_n_valid(n: int) -> int:
     "Held-out records: LSPET's last 1,000 for full-size sets, else a fifth."
     return 1000 if n >= 5000 else max(1, n // 5)
+
+# %% ../nbs/12_cli.ipynb #445ff2ef
+def _int_at_least(lo: int):
+    "An argparse type: an integer >= `lo`."
+    def parse(s: str) -> int:
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < lo: raise argparse.ArgumentTypeError(f"expected an integer >= {lo}, got {s!r}")
+        return v
+    return parse
+
+def _number(lo: float, hi: float = math.inf, lo_open: bool = False):
+    "An argparse type: a number in [`lo`, `hi`] (`(lo, hi]` when `lo_open`)."
+    def parse(s: str) -> float:
+        try: v = float(s)
+        except ValueError: v = math.nan
+        if not (lo < v <= hi if lo_open else lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"expected a number {'>' if lo_open else '>='} {lo:g}{f' and <= {hi:g}' if hi < math.inf else ''}, got {s!r}")
+        return v
+    return parse
+
+def check_box(box, # [x, y, w, h]: top-left corner and size of a person, in pixels
+              where: str = 'box', # what to name in the error
+             ) -> list[float]:
+    "A person box as 4 floats, checked: finite, width and height > 0."
+    try: b = [float(v) for v in box]
+    except (TypeError, ValueError): b = []
+    if len(b) != 4 or not all(map(math.isfinite, b)) or b[2] <= 0 or b[3] <= 0:
+        raise ValueError(f"{where} must be [x, y, w, h] in pixels with w, h > 0, got {box!r}")
+    return b
+
+def _box(s: str) -> list[float]:
+    "An argparse type: a person box 'x,y,w,h'."
+    try: return check_box(s.split(','), 'x,y,w,h')
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+# %% ../nbs/12_cli.ipynb #c2209712
+def _writable(path: Path, # output path
+              folder: bool, # True: `path` is a folder to write into; False: a file
+             ) -> Path:
+    "`path`, after checking that it can be written; raises an `OSError` naming the problem."
+    import tempfile
+    if folder and path.exists() and not path.is_dir(): raise FileExistsError(f"--out {path} is a file, not a folder")
+    if not folder and path.is_dir(): raise IsADirectoryError(f"--out {path} is a folder; pass a file name, e.g. {path / 'preds.json'}")
+    d = path if folder else path.parent
+    base = next(p for p in (d, *d.parents) if p.exists())               # the nearest folder that exists
+    if not base.is_dir(): raise NotADirectoryError(f"cannot write {path}: {base} is a file, not a folder")
+    try: tempfile.TemporaryFile(dir=base).close()
+    except OSError as e: raise PermissionError(f"cannot write {path}: {base} does not take new files ({e.strerror})") from None
+    return path
+
+def _write_atomic(path: Path, # final file
+                  write, # write(tmp_path): writes the whole file
+                 ) -> Path:
+    "Write `path` through a temporary file next to it and a rename: an interrupted write leaves the old file (or none)."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try: write(tmp); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
 
 # %% ../nbs/12_cli.ipynb #3c021ffe
 def parse_overrides(items: list[str]) -> dict:
@@ -61,6 +128,8 @@ def parse_overrides(items: list[str]) -> dict:
 
 def train_config(args, js) -> MSSConfig:
     "The run's `MSSConfig`: `--init`'s architecture or `--preset`, then `--baseline`, then `--set` overrides."
+    from mss_pose.model import MSSConfig
+    from mss_pose.inference import read_checkpoint
     over = parse_overrides(args.set)
     if bad := sorted(set(over) - {f.name for f in dataclasses.fields(MSSConfig)}):
         raise ValueError(f"--set: unknown MSSConfig field(s) {bad}; fields: {[f.name for f in dataclasses.fields(MSSConfig)]}")
@@ -70,6 +139,8 @@ def train_config(args, js) -> MSSConfig:
 
 def _run_settings(args, out: Path, cfg: MSSConfig) -> tuple[MSSConfig, dict]:
     "Config and schedule of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
+    from mss_pose.model import MSSConfig
+    from mss_pose.inference import read_checkpoint
     f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
     if args.resume:
         if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
@@ -86,7 +157,15 @@ def _run_settings(args, out: Path, cfg: MSSConfig) -> tuple[MSSConfig, dict]:
 # %% ../nbs/12_cli.ipynb #ca7665e2
 def train(args) -> dict:
     "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results."
-    t0, recs = time.time(), read_records(args.data, args.format, args.images)
+    from fastai.torch_core import rank_distrib
+    from mss_pose.skeleton import get_joint_set
+    from mss_pose.readers import split_records
+    from mss_pose.data import pose_dataloaders
+    from mss_pose.model import MSSConfig, load_weights
+    from mss_pose.masking import KeypointMask
+    from mss_pose.inference import read_checkpoint, save_checkpoint
+    from mss_pose.learner import mss_learner, fit_mss, resume, valid_metrics, distrib_ctx, amp_mode, cpu_summary
+    t0, recs = time.time(), read_records(args.data, args.format, args.images, args.missing)
     js = get_joint_set(recs[0].joint_set)
     trn, val = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
@@ -121,106 +200,232 @@ def _image_files(root: Path) -> list[Path]:
     if not files: raise FileNotFoundError(f"no images (.jpg, .jpeg, .png, .bmp) in {d}")
     return files
 
+def _unreadable(paths: list[Path]) -> dict[Path, str]:
+    "The image files that cannot be read, with what is wrong, each named in a warning line; an error when none can be read."
+    from mss_pose.images import image_problem
+    files = list(dict.fromkeys(paths))
+    bad = {p: e for p in files if (e := image_problem(p))}
+    for p, e in bad.items(): print(f"mss_pose: warning: skipping {p}: {e}", file=sys.stderr)
+    if len(bad) == len(files): raise ValueError(f"no image could be read ({len(files)} skipped)")
+    return bad
+
 def _predict_all(model, js, paths, boxes=None, bs=16, flip=True):
     "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar over chunks of images."
+    import numpy as np
+    from fastprogress.fastprogress import progress_bar
+    from mss_pose.inference import predict_paths
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
     res = [predict_paths(model, js, paths[c], bs=bs, flip=flip, boxes=None if boxes is None else boxes[c]) for c in progress_bar(chunks)]
     return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
-def _entries(paths, kps, scores) -> list[dict]:
-    return [dict(image=Path(p).name, joints=np.concatenate([k, s[:, None]], 1).round(2).tolist()) for p, k, s in zip(paths, kps, scores)]
+def _entry(image: str, kps, scores, **ids) -> dict:
+    "One prediction: the image, what identifies the person (`person`, `box`, `picture`), joints as [x, y, score] in original pixels."
+    return dict(image=image, **ids, joints=[[*xy, s] for xy, s in zip(kps.round(2).tolist(), scores.round(2).tolist())])
+
+def _write_json(path: Path, js, entries: list[dict], skipped: dict[Path, str]) -> Path:
+    "The output file of `eval` and `predict`, written atomically."
+    out = dict(joint_set=js.name, joints=list(js.joints), predictions=entries,
+               skipped=[dict(image=str(p), problem=e) for p, e in skipped.items()])
+    return _write_atomic(path, lambda f: f.write_text(json.dumps(out)))
+
+# %% ../nbs/12_cli.ipynb #72206ec7
+def _person_index(images: list) -> list[int]:
+    "0, 1, ... for the people of each image, in order."
+    seen, out = Counter(), []
+    for p in images: out.append(seen[p]); seen[p] += 1
+    return out
+
+def _picture_names(paths: list[Path]) -> list[str]:
+    "Distinct `*_pose.png` names: the image's stem, or for stems that clash, its path from the images' common folder."
+    full = [Path(os.path.abspath(p)) for p in paths]
+    root = Path(os.path.commonpath([p.parent for p in full]))
+    rel = ['__'.join(p.relative_to(root).with_suffix('').parts) for p in full]
+    stems, rels = Counter(p.stem for p in full), Counter(rel)
+    return [f"{p.stem if stems[p.stem] == 1 else r if rels[r] == 1 else r + p.suffix.replace('.', '_')}_pose.png"
+            for p, r in zip(full, rel)]
 
 # %% ../nbs/12_cli.ipynb #a2a80b0c
+def _pck_tables(recs, kps, js) -> float:
+    "Print PCK tables of `kps` (N, J, 2) against `recs` in the training metric's convention; returns the mean."
+    import numpy as np, torch
+    from mss_pose.metrics import joint_dists, torso_norm, head_norm, pck, pck_table
+    from mss_pose.learner import default_metrics
+    gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
+    m = default_metrics(js)[0]                                         # the training metric: PCKh@0.5 (MPII), else PCK@0.2
+    norm = (head_norm if m.norm == 'head' else torso_norm)(gt, w, js)
+    per_joint, mean = pck(joint_dists(torch.from_numpy(kps), gt, w, norm), m.thr, js)
+    for merge in (True, False): print(pck_table(per_joint, js, mean, merge=merge, title=f"PCK{'h' if m.norm == 'head' else ''}@{m.thr:g}"))
+    return float(mean)
+
 def evaluate(args) -> dict:
     "Predict every image (or person) of a dataset, write JSON in original pixels, print PCK when labels exist."
+    from mss_pose.inference import load_model
+    from mss_pose.readers import split_records
+    from mss_pose.images import person_box
     model, cfg, js = load_model(args.checkpoint)
     data = Path(args.data) if args.data is not None else sample_dir()
-    if args.format == 'lsp' and not (data / 'joints.mat').exists(): recs, paths = None, _image_files(data)
+    if args.format == 'lsp' and not (data / 'joints.mat').exists():
+        recs, images = None, _image_files(data)
+        print(f"no labels ({data} has no joints.mat): predicting {len(images)} images, PCK skipped")
     else:
-        recs = read_records(data, args.format, args.images)
+        recs = read_records(data, args.format, args.images, args.missing)
         if args.subset == 'valid': recs = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))[1]
-        paths = [r.image for r in recs]
-    if recs and get_joint_set(recs[0].joint_set).name != js.name:
-        raise ValueError(f"the checkpoint predicts '{js.name}' joints but the data has '{recs[0].joint_set}' joints")
-    boxes = None if args.format == 'lsp' or not recs else [(*r.center, r.size) for r in recs]
-    kps, scores = _predict_all(model, js, paths, boxes, args.bs, not args.no_flip)
-    out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(_entries(paths, kps, scores)))
-    res = dict(n=len(paths), out=str(out))
-    if recs:
-        gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
-        m = default_metrics(js)[0]                                         # the training metric: PCKh@0.5 (MPII), else PCK@0.2
-        norm, thr = (head_norm if m.norm == 'head' else torso_norm)(gt, w, js), m.thr
-        per_joint, mean = pck(joint_dists(torch.from_numpy(kps), gt, w, norm), thr, js)
-        print(pck_table(per_joint, js, mean, title=f"PCK@{thr}"))
-        print(pck_table(per_joint, js, mean, merge=False, title=f"PCK@{thr}"))
-        res['pck'] = float(mean)
-    print(f"wrote {len(paths)} predictions to {out}")
+        if not recs: raise ValueError(f"no people to evaluate in {data}")
+        if recs[0].joint_set != js.name: raise ValueError(f"the checkpoint predicts '{js.name}' joints but the data has '{recs[0].joint_set}' joints")
+        images = [r.image for r in recs]
+    bad = _unreadable(images)
+    keep = [i for i, p in enumerate(images) if p not in bad]
+    people, nth = args.format != 'lsp', _person_index(images)             # MPII, COCO: several people per image
+    kps, scores = _predict_all(model, js, [images[i] for i in keep], [(*recs[i].center, recs[i].size) for i in keep] if people else None,
+                               args.bs, not args.no_flip)
+    ids = [dict(person=nth[i], box=[round(v, 2) for v in person_box(recs[i].center, recs[i].size)]) if people else {} for i in keep]
+    out = _write_json(Path(args.out), js, [_entry(images[i].name, k, s, **d) for i, k, s, d in zip(keep, kps, scores, ids)], bad)
+    res = dict(n=len(keep), out=str(out), skipped=[str(p) for p in bad])
+    if recs: res['pck'] = _pck_tables([recs[i] for i in keep], kps, js)
+    print(f"wrote {len(keep)} predictions to {out}" + (f"; {len(bad)} images skipped" if bad else ''))
     return res
 
-def predict(args) -> list[dict]:
-    "Predict skeletons on images, save pictures and a JSON of joints in original pixels."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    from mss_pose.data import draw_skeleton
+# %% ../nbs/12_cli.ipynb #ca33fd36
+def _draw(path: Path, people: list, js, min_score: float, out: Path) -> Path:
+    "Save the image `path` with the skeletons of `people`, `(kps, scores)` pairs, drawn on it, as a PNG."
+    from matplotlib.figure import Figure
+    from mss_pose.images import draw_skeleton, read_image
+    img = read_image(path)[..., ::-1]
+    h, w = img.shape[:2]
+    fig = Figure(figsize=(w / 80, h / 80), dpi=80)
+    ax = fig.add_axes((0, 0, 1, 1)); ax.imshow(img); ax.axis('off')
+    for k, s in people: draw_skeleton(ax, k, s > min_score, js)
+    ax.set(xlim=(-0.5, w - 0.5), ylim=(h - 0.5, -0.5))
+    return _write_atomic(out, lambda f: fig.savefig(f, format='png'))
+
+def predict(args) -> dict:
+    "Predict skeletons on images (whole, or one person per box), save pictures and a JSON of joints in original pixels."
+    from mss_pose.inference import load_model
+    from mss_pose.images import crop_box
     model, cfg, js = load_model(args.checkpoint)
-    paths = [Path(p) for p in args.images]
-    kps, scores = _predict_all(model, js, paths, None, args.bs, not args.no_flip)
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    for p, k, s in zip(paths, kps, scores):
-        img = load_image(p)
-        fig, ax = plt.subplots(figsize=(img.shape[1] / 80, img.shape[0] / 80), dpi=80)
-        ax.imshow(img); draw_skeleton(ax, k, s > args.min_score, js); ax.axis('off'); fig.subplots_adjust(0, 0, 1, 1)
-        fig.savefig(out / f'{p.stem}_pose.png'); plt.close(fig)
-    entries = _entries(paths, kps, scores)
-    (out / 'predictions.json').write_text(json.dumps(entries))
-    print(f"wrote {len(paths)} pictures and predictions.json to {out}")
-    return entries
+    bad = _unreadable(args.images)
+    todo = [(p, n, b) for p, bs in zip(args.images, args.person_boxes or [[None]] * len(args.images)) if p not in bad
+            for n, b in enumerate(bs)]                                     # (image, person, box or None)
+    boxes = [(*c, s) for c, s in (crop_box(b) for *_, b in todo)] if args.person_boxes else None
+    kps, scores = _predict_all(model, js, [p for p, *_ in todo], boxes, args.bs, not args.no_flip)
+    out, people = Path(args.out), {}
+    for (p, *_), k, s in zip(todo, kps, scores): people.setdefault(p, []).append((k, s))
+    pics = dict(zip(people, _picture_names(list(people))))
+    for f, ks in people.items(): _draw(f, ks, js, args.min_score, out / pics[f])
+    ids = [dict(picture=pics[p], **(dict(person=n, box=b) if b else {})) for p, n, b in todo]
+    _write_json(out / 'predictions.json', js, [_entry(str(p), k, s, **d) for (p, *_), k, s, d in zip(todo, kps, scores, ids)], bad)
+    print(f"wrote {len(people)} picture{'s' * (len(people) != 1)} and predictions.json to {out}" + (f"; {len(bad)} images skipped" if bad else ''))
+    return dict(n=len(todo), out=str(out), skipped=[str(p) for p in bad])
 
 # %% ../nbs/12_cli.ipynb #7e634e54
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: train, evaluate, predict.')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    def data_args(q):
-        q.add_argument('--data', default=None, help='LSP folder or MPII/COCO annotation file (default: the sample in data/)')
-        q.add_argument('--format', default='lsp', choices=['lsp', 'mpii', 'coco'], help='dataset format')
-        q.add_argument('--images', default=None, help='image folder for mpii/coco (default: next to the annotation file)')
-        q.add_argument('--n-valid', type=int, default=None, help='hold out the last N records (default: 1000 for big sets, else 1/5)')
-        q.add_argument('--bs', type=int, default=16, help='batch size')
-    t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); data_args(t)
-    t.add_argument('--preset', default='small', help='MSSConfig preset: tiny, small, hg2, hg8')
+_PRESETS = ('tiny', 'small', 'hg2', 'hg8')    # `mss_pose.model.PRESETS`, named here so that parsing needs no torch (a test checks)
+_COUNT, _POSITIVE = _int_at_least(0), _int_at_least(1)
+
+def _data_args(q: argparse.ArgumentParser):
+    q.add_argument('--data', default=None, help='LSP folder or MPII/COCO annotation file (default: the LSPET sample shipped in the package)')
+    q.add_argument('--format', default=None, choices=['lsp', 'mpii', 'coco'], help='dataset format (default: from --data: a folder is lsp, a .json(.gz) mpii or coco)')
+    q.add_argument('--images', default=None, help='image folder for mpii/coco (default: next to the annotation file)')
+    q.add_argument('--missing', default='raise', choices=['raise', 'skip'], help='mpii/coco people whose image file is missing: stop (raise) or leave them out (skip)')
+    q.add_argument('--n-valid', type=_COUNT, default=None, help='hold out the last N records (default: 1000 for big sets, else 1/5)')
+    q.add_argument('--bs', type=_POSITIVE, default=16, help='batch size')
+
+def _train_args(t: argparse.ArgumentParser):
+    t.add_argument('--preset', default='small', choices=_PRESETS, help='MSSConfig preset')
     t.add_argument('--baseline', action='store_true', help='plain stacked hourglass (every MSS component off)')
     t.add_argument('--set', nargs='+', default=[], metavar='FIELD=VALUE', help='MSSConfig overrides, e.g. --set in_size=192 structure=mean')
     t.add_argument('--init', default=None, help='start from the weights (and architecture) of this checkpoint')
-    t.add_argument('--epochs', type=int, default=10, help='epochs without keypoint masking')
-    t.add_argument('--finetune-epochs', type=int, default=0, help='further epochs with keypoint masking on, in the same one-cycle schedule')
-    t.add_argument('--lr', type=float, default=2e-3, help='peak learning rate of the one-cycle schedule')
-    t.add_argument('--pct-start', type=float, default=0.25, help='fraction of the schedule spent warming up')
+    t.add_argument('--epochs', type=_COUNT, default=10, help='epochs without keypoint masking')
+    t.add_argument('--finetune-epochs', type=_COUNT, default=0, help='further epochs with keypoint masking on, in the same one-cycle schedule')
+    t.add_argument('--lr', type=_number(0, lo_open=True), default=2e-3, help='peak learning rate of the one-cycle schedule')
+    t.add_argument('--pct-start', type=_number(0, 1), default=0.25, help='fraction of the schedule spent warming up')
     t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
                    help='mixed precision: auto = bf16/fp16 on a GPU, bf16 on a CPU with native bf16 (AVX-512 BF16, AMX), else fp32')
-    t.add_argument('--limit', type=int, default=None, help='use only the first N training records (quick runs)')
-    t.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core, up to 8)')
+    t.add_argument('--limit', type=_POSITIVE, default=None, help='use only the first N training records (quick runs)')
+    t.add_argument('--workers', type=_COUNT, default=None, help='DataLoader workers (default: one per core, up to 8)')
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--resume', action='store_true', help="continue OUT's run from models/last.pth with its optimizer state, config and schedule")
     t.add_argument('--out', default='runs/mss', help='output folder')
-    e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); data_args(e)
-    e.add_argument('--checkpoint', default=None, help='mss_pose.pth from `train` (default: the shipped weights)')
-    e.add_argument('--subset', default='all', choices=['all', 'valid'], help='all records or the held-out ones')
-    e.add_argument('--no-flip', action='store_true', help='skip the flip test')
-    e.add_argument('--out', default='preds.json', help='JSON file to write')
-    q = sub.add_parser('predict', help='draw predicted skeletons on images')
-    q.add_argument('images', nargs='+', help='image files')
-    q.add_argument('--checkpoint', default=None, help='mss_pose.pth (default: the shipped weights)')
-    q.add_argument('--bs', type=int, default=16); q.add_argument('--no-flip', action='store_true')
-    q.add_argument('--min-score', type=float, default=0.1, help='joints below this heatmap score are not drawn')
+
+def _predict_args(q: argparse.ArgumentParser):
+    q.add_argument('images', nargs='+', type=Path, help='image files')
+    g = q.add_mutually_exclusive_group()
+    g.add_argument('--box', type=_box, action='append', metavar='X,Y,W,H',
+                   help='a person box in pixels (top-left corner, width, height), used in every image; repeat it for several people '
+                        '(default: the whole image, for photos of one centred person)')
+    g.add_argument('--boxes', metavar='JSON', help='file mapping each image (its path as given, or its name) to a box [x, y, w, h] or a list of boxes')
+    q.add_argument('--min-score', type=_number(0, 1), default=0.1, help='joints below this heatmap score are not drawn')
     q.add_argument('--out', default='predictions', help='folder for pictures and predictions.json')
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: train, evaluate, predict.')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); _data_args(t); _train_args(t)
+    e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); _data_args(e)
+    e.add_argument('--subset', default='all', choices=['all', 'valid'], help='all records or the held-out ones (needs labels)')
+    e.add_argument('--out', default='preds.json', help='JSON file to write')
+    q = sub.add_parser('predict', help='draw predicted skeletons on images, one person per box',
+                       description='Predict the skeleton of one person per box (by default the whole image) and draw it.')
+    _predict_args(q); q.add_argument('--bs', type=_POSITIVE, default=16, help='batch size')
+    for c in (e, q):
+        c.add_argument('--checkpoint', default=None, help='OUT/mss_pose.pth or OUT/models/*.pth of `train` (default: the shipped weights)')
+        c.add_argument('--no-flip', action='store_true', help='skip the flip test')
+        c.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be read (after writing the output)')
     return p
 
-def main(argv=None):
+# %% ../nbs/12_cli.ipynb #de8af0b1
+def _read_boxes(images: list[Path], # the images to predict
+                boxes_file: str | None, # JSON {image path or name: [x, y, w, h] or a list of them}
+               ) -> list[list[list[float]]] | None: # the boxes of each image; None: no file
+    "The person boxes of each image, from a JSON file, checked."
+    if boxes_file is None: return None
+    f = Path(boxes_file)
+    try: table = json.loads(f.read_text())
+    except json.JSONDecodeError as e: raise ValueError(f"--boxes {f} is not valid JSON: {e}") from None
+    if not isinstance(table, dict): raise ValueError(f"--boxes {f} must map images to boxes, got a JSON {type(table).__name__}")
+    if missing := [str(p) for p in images if str(p) not in table and p.name not in table]:
+        raise ValueError(f"--boxes {f} has no box for {len(missing)} of {len(images)} images, e.g. {missing[:3]}")
+    def boxes(v): return v if isinstance(v, list) and v and all(isinstance(b, list) for b in v) else [v]
+    return [[check_box(b, f"--boxes {f}: {p}") for b in boxes(table.get(str(p), table.get(p.name)))] for p in images]
+
+def _check_args(args):
+    "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
+    if args.cmd == 'predict':
+        args.images = list(dict.fromkeys(args.images))
+        args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)
+        _writable(Path(args.out), folder=True); return
+    data = Path(args.data) if args.data is not None else sample_dir()
+    if not data.exists(): raise FileNotFoundError(f"data not found: {data}")
+    args.format = dataset_format(data, args.format)
+    if args.cmd == 'eval':
+        if args.subset == 'valid' and args.format == 'lsp' and not (data / 'joints.mat').exists():
+            raise ValueError(f"--subset valid needs labels to split on, and {data} has no joints.mat; leave it out to predict every image")
+        _writable(Path(args.out), folder=False); return
+    if args.epochs + args.finetune_epochs == 0: raise ValueError("nothing to train: --epochs and --finetune-epochs are both 0")
+    if args.resume and not (last := Path(args.out) / 'models' / 'last.pth').is_file(): raise FileNotFoundError(f"--resume: no {last} to continue from")
+    _writable(Path(args.out), folder=True)
+
+# %% ../nbs/12_cli.ipynb #dc0392e4
+def _one_line(e: Exception) -> str:
+    "An expected failure in one line: our messages as they are, OS errors as 'reason: file'."
+    if isinstance(e, KeyError) and e.args: msg = str(e.args[0])
+    elif isinstance(e, OSError) and e.strerror: msg = e.strerror + (f": {e.filename}" if e.filename else '')
+    else: msg = str(e) or type(e).__name__
+    return ' '.join(msg.split())
+
+def main(argv=None) -> int:
     "Entry point of the `mss_pose` command."
     args = _parser().parse_args(argv)
-    try: {'train': train, 'eval': evaluate, 'predict': predict}[args.cmd](args)
-    except (FileNotFoundError, ValueError, KeyError) as e:
-        print(f"mss_pose: error: {e}", file=sys.stderr); sys.exit(2)
+    try:
+        _check_args(args)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)           # fastai, on import
+            warnings.filterwarnings('ignore', r"Saved file doesn't contain an optimizer state", UserWarning)  # best.pth, by design
+            res = {'train': train, 'eval': evaluate, 'predict': predict}[args.cmd](args)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"mss_pose: error: {_one_line(e)}", file=sys.stderr); sys.exit(2)
+    if args.cmd != 'train' and args.strict and res['skipped']:
+        print(f"mss_pose: error: {len(res['skipped'])} images could not be read (--strict); the output holds the rest", file=sys.stderr)
+        sys.exit(1)
     return 0
 
 # %% ../nbs/12_cli.ipynb #ee84d31f

@@ -13,49 +13,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastcore.basics import patch
 from fasttransform import ItemTransform, Pipeline
 from .skeleton import JointSet, get_joint_set
 from .heatmaps import render_multiscale
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size,
+                             read_image, warp_crop, whole_image_box)
 from .readers import PoseRecord
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'crop_matrix', 'invert_affine', 'apply_affine', 'AugConfig', 'colour_matrix',
-           'colour_jitter', 'whole_image_box', 'warp_crop', 'read_image', 'image_size', 'PoseDataset', 'draw_skeleton',
-           'cpu_single_thread', 'RenderTargets', 'default_num_workers', 'PoseDataLoader', 'PoseDataLoaders',
-           'pose_dataloaders']
-
-# %% ../nbs/03_data.ipynb #56a108fa
-def crop_matrix(center, # (2,) box centre x,y in original pixels
-                size: float, # side of the square box in original pixels
-                out_size: int, # side of the crop in pixels
-                rot: float = 0., # degrees, counter-clockwise on screen, about the box centre
-                flip: bool = False, # mirror left-right inside the crop
-                shift=(0., 0.), # translation in crop pixels, applied last
-               ) -> np.ndarray: # (2, 3) float64 original -> crop
-    "Affine map from original pixels to an `out_size` crop of the square box (`center`, `size`)."
-    k, a = out_size / size, math.radians(rot)
-    A = k * np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
-    if flip: A[0] *= -1
-    t = (out_size - 1) / 2 + np.asarray(shift, np.float64) - A @ np.asarray(center, np.float64)
-    return np.concatenate([A, t[:, None]], 1)
-
-def invert_affine(M: np.ndarray, # (..., 2, 3) affine matrices
-                 ) -> np.ndarray: # (..., 2, 3) inverses
-    "Inverse of 2x3 affine matrices (crop -> original from original -> crop)."
-    A = np.linalg.inv(M[..., :2])
-    return np.concatenate([A, -A @ M[..., 2:]], -1)
-
-def apply_affine(kps: np.ndarray, # (..., J, 2) x,y points
-                 M: np.ndarray, # (2, 3), or (..., 2, 3) one matrix per leading index of `kps`
-                ) -> np.ndarray: # (..., J, 2) mapped points, dtype of `kps` (float)
-    "Map points with affine matrices."
-    kps = np.asarray(kps)
-    out = kps @ np.swapaxes(M[..., :2], -1, -2) + M[..., None, :, 2]
-    return out.astype(kps.dtype if kps.dtype.kind == 'f' else np.float32, copy=False)
+__all__ = ['AugConfig', 'colour_matrix', 'colour_jitter', 'PoseDataset', 'cpu_single_thread', 'RenderTargets',
+           'default_num_workers', 'PoseDataLoader', 'PoseDataLoaders', 'pose_dataloaders']
 
 # %% ../nbs/03_data.ipynb #8aa7e4c1
 @dataclass(frozen=True)
@@ -114,32 +84,6 @@ def colour_jitter(img: np.ndarray, # (H, W, 3) uint8 BGR
                  ) -> np.ndarray: # (H, W, 3) uint8 RGB
     "Jitter the colours of a BGR image and return it as RGB."
     return cv2.transform(img, colour_matrix(aug, rng, float(np.dot(cv2.mean(img)[:3], _GREY[::-1]))))
-
-# %% ../nbs/03_data.ipynb #dc355d70
-def whole_image_box(hw: tuple[int, int], # (h, w) of the image
-                   ) -> tuple[np.ndarray, float]: # centre (2,) x,y and side
-    "The square person box of a person-centred image: centred on it, as wide as its longer edge."
-    h, w = hw
-    return np.array([(w - 1) / 2, (h - 1) / 2], np.float32), float(max(h, w))
-
-def warp_crop(img: np.ndarray, # (H, W, 3) uint8
-              M: np.ndarray, # (2, 3) original -> crop
-              size: int, # crop side
-             ) -> np.ndarray: # (size, size, 3) uint8
-    "The crop `M` maps to, bilinear, black outside the image."
-    return cv2.warpAffine(img, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-
-# %% ../nbs/03_data.ipynb #c13a3d07
-def read_image(path: str | Path, # image file
-              ) -> np.ndarray | None: # (H, W, 3) uint8 BGR, None if missing or unreadable
-    "Decode an image with OpenCV (stored pixel grid: EXIF orientation ignored, as annotations are in stored pixels)."
-    return cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    "`(h, w)` of an image from its header, without decoding it."
-    try:
-        with Image.open(path) as im: return im.size[1], im.size[0]
-    except (OSError, ValueError) as e: raise FileNotFoundError(f"could not read image header of {path}: {e}") from e
 
 # %% ../nbs/03_data.ipynb #a3531959
 class PoseDataset(torch.utils.data.Dataset):
@@ -213,7 +157,7 @@ def _load(self: PoseDataset, i: int) -> tuple[int, np.ndarray | None]:
         if img is not None: return i, img
         f = self.records[i].image
         tried.append(str(f))
-        warnings.warn(f"{'could not decode image' if f.exists() else 'image not found:'} {f}: sample {i} skipped", stacklevel=2)
+        warnings.warn(f"{f}: {image_problem(f) or 'could not be decoded'}; sample {i} skipped", stacklevel=2)
         if not self.train: return i, None
         i = (i + 1) % len(self)
     raise RuntimeError(f"{len(tried)} images in a row could not be read, giving up: {tried}")
@@ -251,32 +195,7 @@ def __getitem__(self: PoseDataset, i: int):
     if self.tfms is not None: item = self.tfms(item)
     return self._to_tensors(item)
 
-# %% ../nbs/03_data.ipynb #2be79a34
-_SIDE_COLOURS = {'l_': 'deepskyblue', 'r_': 'orangered', '': 'gold'}
-
-def _side(*names) -> str:
-    "'l_', 'r_' or '' (centre / both) for a joint or a limb."
-    s = {n[:2] for n in names} & {'l_', 'r_'}
-    return s.pop() if len(s) == 1 else ''
-
-def draw_skeleton(ax, # matplotlib axes with the image drawn
-                  kps, # (J, 2) x,y in the image's pixels
-                  weight, # (J,) joints with weight (or vis) 0 are not drawn
-                  joint_set: str | JointSet, # limbs and names
-                  lw: float = 2., # limb width
-                  s: float = 12., # joint marker size
-                 ):
-    "Draw limbs and joints, the person's left side in blue, right in red, centre in gold."
-    js, kps, ok = get_joint_set(joint_set), np.asarray(kps, np.float32), np.asarray(weight) > 0
-    for a, b in js.limbs:
-        if ok[a] and ok[b]: ax.plot(*kps[[a, b]].T, c=_SIDE_COLOURS[_side(js.joints[a], js.joints[b])], lw=lw, solid_capstyle='round')
-    cs = [_SIDE_COLOURS[_side(n)] for n in js.joints]
-    ax.scatter(*kps[ok].T, s=s, c=[c for c, o in zip(cs, ok) if o], edgecolors='k', linewidths=0.5, zorder=3)
-    return ax
-
 # %% ../nbs/03_data.ipynb #ffd4dacd
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
 @contextmanager
 def cpu_single_thread(t: torch.Tensor): # a tensor on the device the ops will run on
     "Run the enclosed torch ops on one intra-op thread when `t` is on the CPU (restored afterwards)."

@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 import mss_pose
-from .skeleton import JointSet, get_joint_set
+from .skeleton import JOINT_SETS, JointSet, get_joint_set
 from .heatmaps import decode_heatmaps, rescale_kps
-from .data import IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, invert_affine, read_image, whole_image_box, warp_crop
-from .model import MSSConfig, MSSNet, MSSOutput, load_weights
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, read_image,
+                             whole_image_box, warp_crop)
+from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, _arch, load_weights
 
 # %% auto #0
 __all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'save_checkpoint',
@@ -61,22 +62,61 @@ def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or
     os.replace(tmp, path)
     return path
 
+# %% ../nbs/11_inference.ipynb #2eca727f
+_KINDS = "the OUT/mss_pose.pth of `mss_pose train`, its OUT/models/best.pth or last.pth, or a save_checkpoint file"
+
+def _load_plain(path: Path):
+    "`torch.load` of tensors and plain values (`weights_only`), plus the numpy scalars and fastcore lists of fastai's optimizer state."
+    from fastcore.foundation import L
+    allowed = [L, np.dtype, np.float64(0).__reduce__()[0], *{type(np.dtype(t)) for t in (np.float64, np.float32, np.int64)}]
+    try:
+        with torch.serialization.safe_globals(allowed): return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception:
+        try: objs = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception: objs = []
+        if objs: raise ValueError(f"{path} is not an mss_pose checkpoint: it pickles Python objects ({', '.join(objs[:3])}); expected {_KINDS}") from None
+        raise ValueError(f"could not read checkpoint {path}: not a torch file, or corrupt or truncated") from None
+
+def _fastai_weights(ck) -> dict | None:
+    "The `MSSNet` state dict of a fastai `Learner.save` file (with or without optimizer state), else None."
+    sd = ck['model'] if isinstance(ck, dict) and set(ck) == {'model', 'opt'} else ck
+    if not (isinstance(sd, dict) and sd and all(torch.is_tensor(v) for v in sd.values())): return None
+    sd = {k.removeprefix('module.'): v for k, v in sd.items()}
+    return sd if 'backbone.head.0.weight' in sd else None
+
+def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, JointSet, dict]:
+    "Config, joint set and meta of fastai weights: from the run's OUT/mss_pose.pth, else from the tensor shapes and the presets."
+    run = path.parent.parent / 'mss_pose.pth'
+    if path.parent.name == 'models' and run.is_file():
+        ck = read_checkpoint(run)
+        return ck['cfg'], ck['joint_set'], dict(config_from=str(run))
+    a = _arch(sd)
+    js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
+    cfgs = [] if js is None else [MSSConfig.preset(n, n_joints=js.J, ms_supervision=a['ms_supervision'], regression=a['regression'])
+                                  for n in PRESETS]
+    cfgs = [c for c in cfgs if (c.n_stacks, c.n_feats, c.depth) == (a['n_stacks'], a['n_feats'], a['depth'])]
+    if len(cfgs) != 1: raise ValueError(
+        f"{path}: fastai weights ({a['n_joints']} joints, {a['n_stacks']} stacks of {a['n_feats']} features) with no config: "
+        f"they match no preset and there is no {run}; pass the mss_pose.pth that `mss_pose train` wrote")
+    return cfgs[0], js, dict(config_from='tensor shapes')
+
 # %% ../nbs/11_inference.ipynb #2fb88683
 def read_checkpoint(path: str | Path | None = None, # checkpoint file; None: the shipped one
                    ) -> dict: # cfg (MSSConfig), joint_set (JointSet), model (state dict), meta, path
-    "Open and check an mss_pose checkpoint."
+    "Open and check a checkpoint: mss_pose's own format, or the `models/*.pth` fastai writes during `mss_pose train`."
     if path is None:
         path = shipped_checkpoint()
         if not path.is_file(): raise MissingWeightsError(
-            f"the shipped checkpoint {path} is missing: this mss_pose install has no pretrained weights yet. "
-            f"Pass path= to a checkpoint written by save_checkpoint.")
+            f"the shipped checkpoint {path} is missing: this mss_pose install has no pretrained weights; pass a checkpoint "
+            f"(path=, or --checkpoint on the command line)")
     path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(f"checkpoint {path} is a folder; pass a file, e.g. {path/'mss_pose.pth'}")
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint file at {path}")
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"could not read checkpoint {path} (corrupt, truncated or not a torch file): {type(e).__name__}: {e}") from e
+    ck = _load_plain(path)
+    if (sd := _fastai_weights(ck)) is not None: return dict(zip(('cfg', 'joint_set', 'meta'), _fastai_config(path, sd)), model=sd, path=path)
     if not isinstance(ck, dict) or not {'cfg', 'joint_set', 'model'} <= set(ck):
-        found = sorted(map(str, ck)) if isinstance(ck, dict) else type(ck).__name__
-        raise ValueError(f"{path} is not an mss_pose checkpoint (needs 'cfg', 'joint_set', 'model'; found {found}); write one with save_checkpoint")
+        found = f"keys {sorted(map(str, ck))[:3]}{' ...' if len(ck) > 3 else ''}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
+        raise ValueError(f"{path} is not an mss_pose checkpoint (it holds {found}); expected {_KINDS}")
     names = {f.name for f in dataclasses.fields(MSSConfig)}
     if not isinstance(ck['cfg'], dict) or (bad := sorted(set(ck['cfg']) - names)):
         raise ValueError(f"{path}: config has unknown MSSConfig field(s) {bad if isinstance(ck['cfg'], dict) else ck['cfg']!r} (written by another mss_pose version?)")
@@ -176,7 +216,7 @@ def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB arra
     if isinstance(img, (str, Path)):
         if not Path(img).is_file(): raise FileNotFoundError(f"image not found: {img}")
         bgr = read_image(img)
-        if bgr is None: raise ValueError(f"could not read image {img}: not an image file, or corrupt")
+        if bgr is None: raise ValueError(f"could not read image {img}: {image_problem(img) or 'OpenCV cannot decode it'}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if isinstance(img, (bytes, bytearray, memoryview)):
         bgr = cv2.imdecode(np.frombuffer(img, np.uint8), cv2.IMREAD_COLOR)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io as sio
 from .skeleton import get_joint_set
+from .images import crop_box
 
 # %% auto #0
 __all__ = ['PoseRecord', 'read_lsp', 'read_mpii', 'read_coco', 'split_records']
@@ -99,7 +100,7 @@ def _check_present(files: list[Path], missing: str, what: str) -> np.ndarray:
     if missing == 'raise' and not ok.all():
         gone = sorted({str(f) for f, o in zip(files, ok) if not o})
         raise FileNotFoundError(f"{len(gone)} of {len({str(f) for f in files})} {what} images are missing, e.g. {gone[:3]}; "
-                                f"pass missing='skip' to keep the {int(ok.sum())} people whose images are present")
+                                f"to keep the {int(ok.sum())} people whose images are present, pass --missing skip (mss_pose) or missing='skip'")
     return ok
 
 # %% ../nbs/02_readers.ipynb #3d58147c
@@ -169,9 +170,9 @@ def read_coco(json_path: str | Path, # COCO keypoints annotation file
         k = np.asarray(a['keypoints'], np.float32)
         if k.size != 17 * 3: raise ValueError(f"{f.name}: annotation {a.get('id')} has {k.size // 3} keypoints, COCO needs 17")
         k = k.reshape(17, 3)
-        x, y, w, h = a['bbox']
-        if not (w > 0 and h > 0): raise ValueError(f"{f.name}: annotation {a.get('id')} has an empty bbox {a['bbox']}")
-        recs.append(PoseRecord(f, k[:, :2], k[:, 2], (x + w / 2 - 0.5, y + h / 2 - 0.5), max(w, h) * 1.25, 'coco',
+        try: c, s = crop_box(a['bbox'])                              # 1.25 x the longer side, as at inference
+        except ValueError: raise ValueError(f"{f.name}: annotation {a.get('id')} has an empty bbox {a['bbox']}") from None
+        recs.append(PoseRecord(f, k[:, :2], k[:, 2], c, s, 'coco',
                                dict(image_id=a['image_id'], id=a.get('id'), bbox=a['bbox'])))
     return recs
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 from fasttransform import ItemTransform
-from mss_pose.data import (AugConfig, PoseDataLoaders, PoseDataset, RenderTargets, apply_affine, colour_jitter,
-                           crop_matrix, default_num_workers, invert_affine, pose_dataloaders)
+from mss_pose.data import AugConfig, PoseDataLoaders, PoseDataset, RenderTargets, colour_jitter, default_num_workers, pose_dataloaders
+from mss_pose.images import apply_affine, crop_matrix, invert_affine
 from mss_pose.readers import PoseRecord, read_lsp, split_records
 from mss_pose.skeleton import LSP
 
 ROOT = Path(__file__).parents[1]
-SAMPLE = ROOT/'data'/'lspet_sample'
+SAMPLE = ROOT/'mss_pose'/'sample'
 SHARED = ROOT/'..'/'shared'/'data'
 NO_AUG_FLIP = AugConfig((1., 1.), 0., 0., 1., 0., 0., 0., 0., 0.)
 
@@ -160,7 +160,7 @@ def test_item_tfms_run_on_the_right_split(recs):
 def test_corrupt_image_warns_and_skips(tmp_path, recs):
     (tmp_path/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not a jpeg')
     bad = recs[:3] + [PoseRecord(tmp_path/'broken.jpg', recs[3].kps, recs[3].vis)] + recs[4:8]
-    with pytest.warns(UserWarning, match='could not decode image .*broken.jpg'):
+    with pytest.warns(UserWarning, match=r'broken.jpg: corrupt \(.*\); sample 3 skipped'):
         _, kps, _ = PoseDataset(bad, 'lsp', 64, train=True, aug=AugConfig.none())[3]
     assert torch.equal(kps, PoseDataset(recs[4:5], 'lsp', 64)[0][1])   # train: the next sample instead
     with pytest.warns(UserWarning, match='broken.jpg'):
@@ -168,8 +168,11 @@ def test_corrupt_image_warns_and_skips(tmp_path, recs):
     assert img.sum() == 0 and vis.sum() == 0                         # valid: blank, weightless, index kept
     with pytest.warns(UserWarning), pytest.raises(RuntimeError, match='could not be read, giving up'):
         PoseDataset(bad[3:4], 'lsp', 64, train=True)[0]
-    with pytest.warns(UserWarning, match='image not found: .*missing.jpg'):
+    with pytest.warns(UserWarning, match='missing.jpg: not found; sample 0 skipped'):
         PoseDataset([PoseRecord(tmp_path/'missing.jpg', recs[0].kps, recs[0].vis)] + recs[:2], 'lsp', 64, train=True)[0]
+    data = recs[0].image.read_bytes(); (tmp_path/'cut.jpg').write_bytes(data[:len(data) // 2])
+    with pytest.warns(UserWarning, match='cut.jpg: truncated; sample 0 skipped'):     # not decoded: no anonymous libjpeg noise
+        PoseDataset([PoseRecord(tmp_path/'cut.jpg', recs[0].kps, recs[0].vis)] + recs[:2], 'lsp', 64, train=True)[0]
 
 
 def test_workers_with_a_corrupt_image(tmp_path, recs, capfd):
@@ -181,7 +184,7 @@ def test_workers_with_a_corrupt_image(tmp_path, recs, capfd):
         warnings.showwarning = lambda msg, cat, *a, **k: os.write(2, f'{cat.__name__}: {msg}\n'.encode())
         batches = list(dls.train)
     assert len(batches) == 4 and all(b[0].shape == (8, 3, 64, 64) for b in batches)
-    assert 'UserWarning: could not decode image ' in capfd.readouterr().err
+    assert 'broken.jpg: corrupt (' in capfd.readouterr().err
 
 
 def test_bad_arguments(recs):

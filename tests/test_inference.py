@@ -17,7 +17,7 @@ from mss_pose.model import MSSConfig, MSSNet, MSSOutput
 from mss_pose.readers import read_lsp
 from mss_pose.skeleton import LSP, MPII, JointSet
 
-SAMPLE = Path(__file__).parent.parent/'data'/'lspet_sample'
+SAMPLE = Path(__file__).parent.parent/'mss_pose'/'sample'
 TWO = JointSet('two', ('a', 'b'), (), ((0, 1),), (0, 1))
 
 
@@ -79,8 +79,11 @@ def test_checkpoint_errors(tiny, ckpt, tmp_path):
         load_model(tmp_path/'mpii.pth')
     torch.save({**ck, 'cfg': {**ck['cfg'], 'n_joints': 16}, 'joint_set': 'mpii'}, tmp_path/'heads.pth')
     with pytest.raises(ValueError, match='checkpoint has 14 joints, model has 16 joints'): load_model(tmp_path/'heads.pth')
-    torch.save(ck['model'], tmp_path/'bare.pth')
-    with pytest.raises(ValueError, match='is not an mss_pose checkpoint'): load_model(tmp_path/'bare.pth')
+    torch.save(ck['model'], tmp_path/'bare.pth')                   # like fastai's best.pth: the config comes from the shapes
+    assert load_model(tmp_path/'bare.pth')[1] == MSSConfig.preset('tiny', n_joints=14)   # and the preset's input size
+    torch.save({'weights': ck['model']}, tmp_path/'other.pth')
+    with pytest.raises(ValueError, match=r"other.pth is not an mss_pose checkpoint \(it holds keys \['weights'\]\); expected"):
+        load_model(tmp_path/'other.pth')
     with pytest.raises(ValueError, match="cfg.n_joints=14 but joint set 'mpii' has 16"):
         save_checkpoint(model, cfg, MPII, tmp_path/'x.pth')
 

@@ -9,7 +9,7 @@ from mss_pose.model import MSSConfig
 from mss_pose.learner import mss_learner, resume, valid_metrics, fit_mss
 from mss_pose.skeleton import LSP
 
-SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
 
 
 @pytest.fixture(scope='module')
@@ -44,9 +44,9 @@ def test_cli_help_and_errors(tmp_path):
     r = _cli('--help')
     assert r.returncode == 0 and 'train' in r.stdout and 'predict' in r.stdout
     r = _cli('eval', '--data', str(tmp_path / 'nope'), '--checkpoint', str(tmp_path / 'none.pth'))
-    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith('mss_pose: error: no checkpoint file')
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith('mss_pose: error: data not found')
     r = _cli('train', '--preset', 'huge', '--out', str(tmp_path / 'x'))
-    assert r.returncode == 2 and "unknown MSSConfig preset 'huge'" in r.stderr
+    assert r.returncode == 2 and "argument --preset: invalid choice: 'huge'" in r.stderr
 
 
 def test_cli_train_eval_predict(tmp_path):
@@ -56,7 +56,7 @@ def test_cli_train_eval_predict(tmp_path):
     r = _cli('eval', '--checkpoint', str(ckpt), '--out', str(tmp_path / 'preds.json'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'Mean' in r.stdout
-    preds = json.loads((tmp_path / 'preds.json').read_text())
+    preds = json.loads((tmp_path / 'preds.json').read_text())['predictions']
     assert [p['image'] for p in preds] == [f'im0{n}.jpg' for n in range(7961, 8001)]
     assert all(len(p['joints']) == 14 and len(p['joints'][0]) == 3 for p in preds)
     r = _cli('predict', str(SAMPLE / 'images' / 'im07961.jpg'), '--checkpoint', str(ckpt), '--out', str(tmp_path / 'pics'))
@@ -82,4 +82,4 @@ def test_cli_kill_and_resume(tmp_path):
     assert rows[0].startswith('epoch') and [r.split(',')[0] for r in rows[1:]] == ['0', '1', '2', '3']
     assert json.loads((out / 'results.json').read_text())['epochs'] == 3 and (out / 'mss_pose.pth').exists()
     r = _cli('train', '--resume', '--out', str(tmp_path / 'none'))
-    assert r.returncode == 2 and 'holds no run to continue' in r.stderr
+    assert r.returncode == 2 and 'to continue from' in r.stderr

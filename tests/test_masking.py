@@ -7,7 +7,7 @@ from mss_pose.data import PoseDataset, AugConfig, pose_dataloaders
 from mss_pose.masking import KeypointMask, set_masking
 from mss_pose.skeleton import LSP
 
-SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'lspet_sample'
+SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,7 @@ import scipy.io as sio
 from mss_pose.readers import PoseRecord, read_coco, read_lsp, read_mpii, split_records
 
 ROOT = Path(__file__).parents[1]
-SAMPLE = ROOT/'data'/'lspet_sample'
+SAMPLE = ROOT/'mss_pose'/'sample'
 SHARED = ROOT/'..'/'shared'/'data'
 need_mpii = pytest.mark.skipif(not (SHARED/'mpii_sample').exists(), reason=f"MPII sample not found at {SHARED/'mpii_sample'}")
 need_coco = pytest.mark.skipif(not (SHARED/'coco_sample').exists(), reason=f"COCO sample not found at {SHARED/'coco_sample'}")
@@ -119,7 +119,7 @@ def test_mpii_both_formats():
 @need_mpii
 def test_mpii_missing_and_split():
     d = SHARED/'mpii_sample'
-    with pytest.raises(FileNotFoundError, match=r"of \d+ MPII images are missing, e.g. .*missing='skip'"):
+    with pytest.raises(FileNotFoundError, match=r"of \d+ MPII images are missing, e.g. .*pass --missing skip \(mss_pose\) or missing='skip'"):
         read_mpii(d/'mpii_annotations.json.gz', d)
     assert read_mpii(d/'mpii_annotations.json.gz', d, split='train', missing='skip') == []   # the 5 local images are val
     with pytest.raises(ValueError, match='no isValidation flags'): read_mpii(d/'test_mpii.json', d, split='val')

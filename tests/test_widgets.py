@@ -17,7 +17,7 @@ from mss_pose.widgets import (HeatmapExplorer, HeatmapMonitor, LossExplorer, fig
                               plot_errors, plot_heatmap, plot_joint_grid, plot_loss, plot_pose, plot_pyramid, plot_stacks,
                               stick_figure)
 
-SAMPLE = Path(__file__).parent.parent/'data'/'lspet_sample'
+SAMPLE = Path(__file__).parent.parent/'mss_pose'/'sample'
 
 
 @pytest.fixture(scope='module')

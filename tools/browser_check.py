@@ -144,7 +144,7 @@ def run(args) -> int:
     try:
         (tmp/'nbs').mkdir()
         shutil.copy(nb_src, tmp/'nbs'/nb_src.name)
-        (tmp/'data').symlink_to(REPO/'data')
+        (tmp/'mss_pose').mkdir(); (tmp/'mss_pose'/'sample').symlink_to(REPO/'mss_pose'/'sample')
         settings = tmp/'settings'
         (settings/'@jupyterlab'/'notebook-extension').mkdir(parents=True)
         (settings/'@jupyterlab'/'notebook-extension'/'tracker.jupyterlab-settings').write_text(json.dumps({'windowingMode': 'none'}))
