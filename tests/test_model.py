@@ -18,7 +18,8 @@ def _net(preset='tiny', ms=True, reg=True, seed=0, **kw) -> MSSNet:
 
 
 def _loss(out: MSSOutput) -> torch.Tensor:
-    return out.final.square().mean() + sum(h.square().mean() for h in out.hms)
+    "A stand-in loss against all-ones targets (zero outputs, as zero-initialised heads give, still get a gradient)."
+    return (out.final - 1).square().mean() + sum((h - 1).square().mean() for h in out.hms)
 
 
 def _check_shapes(out: MSSOutput, cfg: MSSConfig, B: int):
@@ -48,9 +49,13 @@ def test_scale_sizes_follow_input_size():
 @pytest.mark.parametrize('ms,reg', SWITCHES)
 def test_train_mode_finite_and_gradients_reach_every_parameter(ms, reg):
     net = _net('tiny', ms, reg, n_joints=LSP.J).train()
-    out = net(torch.randn(2, 3, 128, 128))
-    _check_shapes(out, net.cfg, 2)
-    _loss(out).backward()
+    opt, x = torch.optim.SGD(net.parameters(), lr=0.1), torch.randn(2, 3, 128, 128)
+    for step in range(2):          # behind a zero-initialised output conv, gradients arrive from the second step on
+        opt.zero_grad()
+        out = net(x)
+        _check_shapes(out, net.cfg, 2)
+        _loss(out).backward()
+        if step == 0: opt.step()
     for name, p in net.named_parameters():
         assert p.grad is not None, f'no gradient reaches {name}'
         assert torch.isfinite(p.grad).all(), name
