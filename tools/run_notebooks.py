@@ -21,7 +21,8 @@ Then the outputs are made small and stable:
 - notebook widget state, execution counts, timings and other metadata go, through `nbdev-clean` itself, so the
   committed file is what `nbdev-clean` writes and `nbdev-clean` keeps the outputs.
 
-A notebook that raises, or writes to stderr (a warning a reader would see), is reported and left unchanged on disk;
+A notebook that raises, writes to stderr (a warning a reader would see) or shows a figure as `<Figure size ...>` text is
+reported and left unchanged on disk;
 the command then exits with status 1. So does any other tracked file that changed while the notebooks ran (a notebook
 must not rewrite repository files). Per notebook it prints the run time, the slowest cell and the size of the outputs.
 """
@@ -84,6 +85,8 @@ def tidy_outputs(nb, max_width: int) -> list[str]:
                 problems.append(f"cell {i}: stderr: {o.text.strip().splitlines()[0][:200] if o.text.strip() else '(blank)'}")
             if 'execution_count' in o: o.execution_count = None
             data = o.get('data', {})
+            if ''.join(data.get('text/plain', '')).startswith('<Figure size') and 'image/png' not in data:
+                problems.append(f"cell {i}: a figure shown as text (no inline backend: add %matplotlib inline)")
             if WIDGET_VIEW in data:
                 del data[WIDGET_VIEW]
                 if not any(k in data for k in SHOWABLE): continue
@@ -110,17 +113,39 @@ def slowest(nb) -> tuple[float, int]:
     return best
 
 
+def client(nb, **kwargs):
+    "An nbclient `NotebookClient` whose shell channel is polled in one-second slices."
+    from nbclient import NotebookClient
+    from queue import Empty
+    from time import monotonic
+
+    class Client(NotebookClient):
+        # nbclient#312: after a cell that drew into an Output widget, the execute reply can sit unnoticed until the cell
+        # timeout runs out (here 36 s of a 40 s timeout, twice in 13_widgets); a fresh poll every second sees it at once
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            get = kc.shell_channel.get_msg
+            async def get_msg(timeout=None):
+                end = None if timeout is None else monotonic() + timeout
+                while True:
+                    try: return await get(timeout=1. if end is None else max(0., min(1., end - monotonic())))
+                    except Empty:
+                        if end is not None and monotonic() >= end: raise
+            kc.shell_channel.get_msg = get_msg
+            return kc
+    return Client(nb, **kwargs)
+
+
 def run_one(path: Path, args) -> tuple[bool, str]:
     "Execute one notebook; write it back (tidied and cleaned) only when it ran without errors or stderr."
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=args.timeout, kernel_name='python3', allow_errors=True, record_timing=True,
-                            resources={'metadata': {'path': str(path.parent)}})
+    kc = client(nb, timeout=args.timeout, kernel_name='python3', allow_errors=True, record_timing=True,
+                resources={'metadata': {'path': str(path.parent)}})
     t0 = time.time()
     log = tempfile.TemporaryFile('w+')                                # the kernel's own stderr (its start-up chatter)
-    try: client.execute(stderr=log)
+    try: kc.execute(stderr=log)
     except (CellExecutionError, RuntimeError, TimeoutError) as e:
         log.seek(0)
         return False, f"did not finish: {str(e).splitlines()[0][:300]}\n      kernel log: {log.read()[-500:]}"
