@@ -13,13 +13,15 @@ Options: `--out docs/notebooks` (screenshot folder), `--timeout 900` (seconds fo
 (leave the temporary folder: JupyterLab's log, the executed copies).
 
 What it does:
-1. lays out a temporary folder like a checkout (`repo/nbs/` with copies of the notebooks, `repo/mss_pose/sample` linked,
-   `shared/` linked to `../shared` unless `--no-shared`), so JupyterLab's autosave can never write into the repository;
+1. lays out a temporary folder like a checkout (`repo/nbs/` with copies of the notebooks, the rest of the repository
+   linked, `shared/` linked to `../shared` unless `--no-shared`), so JupyterLab's autosave can never write into the
+   repository's notebooks;
    the kernel imports `mss_pose` from this repository (`PYTHONPATH`);
 2. starts `jupyter lab` on 127.0.0.1 without a token (settings and workspaces in the temporary folder, every cell
    rendered) and `chromium --headless` with the DevTools protocol;
 3. per notebook: opens it, runs JupyterLab's own "Run All Cells" command and waits until every cell has run; it fails on
-   any error output and on any stderr output (a warning a reader would see, libjpeg's included); it saves a screenshot
+   any error output, on any stderr output (a warning a reader would see, libjpeg's included) and on a figure shown as
+   text (`<Figure size ...>`, a matplotlib `Figure` without the inline backend); it saves a screenshot
    of the whole notebook, `OUT/<notebook>.png`, and shuts the kernel down;
 4. in `13_widgets`, drives the showcase `HeatmapExplorer` from the page as a user would (joint drop-down, 'pyramid'
    view with the stack slider moved by the keyboard, flip-test checkbox), checks each change redrew the figures, and
@@ -29,12 +31,15 @@ What it does:
 Exit status 0 when every notebook ran clean, 1 otherwise; a summary line per notebook gives its Run All time.
 """
 from __future__ import annotations
-import argparse, base64, io, json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, base64, io, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-EXPLORER_CELL = "HeatmapExplorer(model, js, recs[:3])\n"     # source snippets that find the showcase cells of 13_widgets
-LOSS_CELL = "LossExplorer(LSP, joint='r_elbow')"
+# the showcase cells of 13_widgets, found by what they render (JS predicates of a code cell `c`): the HeatmapExplorer has a
+# 'pyramid' view button, the LossExplorer a 'dx' slider; the explorers of the test cells are never displayed
+EXPLORER_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output button')].some(b => b.textContent.trim() === 'pyramid')"
+LOSS_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output .widget-slider')].some(d => d.textContent.trim().startsWith('dx'))"
+ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 
 def free_port() -> int:
@@ -115,6 +120,8 @@ STATE = f"""(() => {{
   cells.forEach((c, i) => c.model.outputs.toJSON().forEach(o => {{
     if (o.output_type === 'error') problems.push(`code cell ${{i}} raised ${{o.ename}}: ${{o.evalue}}\\n${{(o.traceback || []).join('\\n')}}`);
     if (o.output_type === 'stream' && o.name === 'stderr') problems.push(`code cell ${{i}} wrote to stderr: ${{[].concat(o.text).join('').slice(0, 600)}}`);
+    const d = o.data || {{}}, txt = [].concat(d['text/plain'] || []).join('');
+    if (txt.startsWith('<Figure size') && !d['image/png']) problems.push(`code cell ${{i}} shows a figure as text: ${{txt}}`);
   }}));
   return {{status: nb.sessionContext.kernelDisplayStatus, n: cells.length,
            done: cells.filter(c => c.model.executionCount !== null && !c.promptNode.textContent.includes('*')).length, problems}};
@@ -130,28 +137,35 @@ def save_png(data: bytes, path: Path, scale: float = 1.):
     print(f"    screenshot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path} ({im.width}x{im.height})")
 
 
+SCROLLER = (f"(() => {{ const n = {NB}.content.node; return [n, ...n.querySelectorAll('*'), ...[n.parentElement]].find(e => e && "
+            f"['auto', 'scroll'].includes(getComputedStyle(e).overflowY) && e.scrollHeight > e.clientHeight + 2) || n; }})()")
+
+
 def notebook_shot(cdp: CDP, path: Path, scale: float):
     "Screenshot of the whole notebook, in viewport-high tiles stitched together (the notebook scrolls inside the page)."
     from PIL import Image
-    geo = cdp.js(f"(() => {{ const o = {NB}.content.node, r = o.getBoundingClientRect();"
-                 f"return {{x: r.left, y: r.top, w: r.width, h: r.height, total: o.scrollHeight}}; }})()")
+    geo = cdp.js(f"(() => {{ const o = window.__scroller = {SCROLLER}, r = o.getBoundingClientRect();"
+                 f"return {{x: r.left, y: r.top, w: r.width, h: o.clientHeight, total: o.scrollHeight}}; }})()")
     canvas, y = Image.new('RGB', (round(geo['w']), round(geo['total'])), 'white'), 0
     while True:
-        top = cdp.js(f"(async () => {{ const o = {NB}.content.node; o.scrollTop = {y};"
+        top = cdp.js(f"(async () => {{ const o = window.__scroller; o.scrollTop = {y};"
                      f"await new Promise(r => setTimeout(r, 400)); return o.scrollTop; }})()")
         tile = Image.open(io.BytesIO(cdp.png(dict(x=geo['x'], y=geo['y'], width=geo['w'], height=geo['h']))))
         canvas.paste(tile, (0, round(top)))
         if top + geo['h'] >= geo['total'] or top < y: break
         y = top + geo['h']
+    from PIL import ImageChops
+    box = ImageChops.difference(canvas, Image.new('RGB', canvas.size, 'white')).getbbox()    # JupyterLab's blank space below
+    if box: canvas = canvas.crop((0, 0, canvas.width, min(canvas.height, box[3] + 20)))
     buf = io.BytesIO(); canvas.save(buf, format='png')
     save_png(buf.getvalue(), path, scale)
 
 
-def cell_info(cdp: CDP, snippet: str) -> dict | None:
-    "Scroll the code cell whose source contains `snippet` into view; its rectangle, widgets, figures and controls."
+def cell_info(cdp: CDP, pred: str) -> dict | None:
+    "Scroll the first code cell `c` for which the JS predicate `pred` holds into view; its rectangle, widgets and figures."
     return cdp.js(f"""(async () => {{
       const nb = {NB};
-      const cell = nb.content.widgets.find(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes({json.dumps(snippet)}));
+      const cell = nb.content.widgets.find(c => c.model.type === 'code' && ({pred}));
       if (!cell) return null;
       await nb.content.scrollToCell(cell, 'start');
       await new Promise(r => setTimeout(r, 1000));
@@ -162,23 +176,22 @@ def cell_info(cdp: CDP, snippet: str) -> dict | None:
     }})()""")
 
 
-def in_cell(snippet: str, body: str) -> str:
-    "A JS expression running `body` with `cell` bound to the code cell whose source contains `snippet`."
-    return (f"(async () => {{ const cell = {NB}.content.widgets.find(c => c.model.type === 'code' && "
-            f"c.model.sharedModel.getSource().includes({json.dumps(snippet)})); {body} }})()")
+def in_cell(pred: str, body: str) -> str:
+    "A JS expression running `body` with `cell` bound to the first code cell `c` for which `pred` holds."
+    return f"(async () => {{ const cell = {NB}.content.widgets.find(c => c.model.type === 'code' && ({pred})); {body} }})()"
 
 
-def change_and_shoot(cdp: CDP, snippet: str, action: str, what: str, path: Path, keys=()):
-    "Do `action` (JS, `cell` bound) in the cell, press `keys`, wait for its figures to change, screenshot the outputs."
-    before = cell_info(cdp, snippet)['images']
-    if not cdp.js(in_cell(snippet, action)): raise RuntimeError(f"could not {what}: control not found")
+def change_and_shoot(cdp: CDP, pred: str, action: str, what: str, path: Path, keys=()):
+    "Do `action` (JS, `cell` bound) in the cell `pred` finds, press `keys`, wait for its figures to change, screenshot it."
+    before = cell_info(cdp, pred)['images']
+    if not cdp.js(in_cell(pred, action)): raise RuntimeError(f"could not {what}: control not found")
     for k, code in keys: cdp.key(k, code); time.sleep(0.3)
     t0 = time.time()
-    while (info := cell_info(cdp, snippet))['images'] == before:
+    while (info := cell_info(cdp, pred))['images'] == before:
         if time.time() - t0 > 120: raise RuntimeError(f"{what} in the browser did not redraw the explorer")
         time.sleep(1)
     time.sleep(1)
-    info = cell_info(cdp, snippet)
+    info = cell_info(cdp, pred)
     print(f"    {what}: redrawn ({len(info['images'])} figures)")
     save_png(cdp.png({k: info[k] for k in ('x', 'y', 'width', 'height')}), path)
 
@@ -222,7 +235,9 @@ def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
     else: return False, f"did not finish within {args.timeout:.0f} s: {st['done']} of {st['n']} code cells ran"
     took = time.time() - t0
     ok, msg = not st['problems'], f"{st['n']} code cells in {took:.0f} s"
-    for p in st['problems']: print(f"    FAILED: {p}")
+    for p in st['problems']:
+        p = ANSI.sub('', p).splitlines()
+        print('    FAILED: ' + '\n      '.join(p[:2] + (['...'] if len(p) > 14 else []) + p[2:][-12:]))
     notebook_shot(cdp, args.out / name.replace('.ipynb', '.png'), args.scale)
     if ok and name == '13_widgets.ipynb': explorers(cdp, args.out)
     cdp.js(f"(async () => {{ const nb = {NB}; nb.context.model.dirty = false; await nb.sessionContext.shutdown(); return true; }})()")
@@ -240,7 +255,8 @@ def run(args) -> int:
     try:
         (tmp / 'repo' / 'nbs').mkdir(parents=True)
         for n in names: shutil.copy(REPO / 'nbs' / n, tmp / 'repo' / 'nbs' / n)
-        (tmp / 'repo' / 'mss_pose').mkdir(); (tmp / 'repo' / 'mss_pose' / 'sample').symlink_to(REPO / 'mss_pose' / 'sample')
+        for p in REPO.iterdir():                                      # the rest of the checkout (docs/, mss_pose/, ...) linked
+            if p.name not in ('nbs', '.git'): (tmp / 'repo' / p.name).symlink_to(p)
         if (REPO.parent / 'shared').exists() and not args.no_shared: (tmp / 'shared').symlink_to(REPO.parent / 'shared')
         settings = tmp / 'settings'
         for ext, value in (('notebook-extension/tracker', {'windowingMode': 'none'}), ('apputils-extension/notification', {'fetchNews': 'false'})):
