@@ -309,7 +309,7 @@ class _Explorer:
         "The live widget, and a PNG of what it shows for pages that cannot run it (GitHub, a notebook opened without a kernel)."
         data = self.ui._repr_mimebundle_(**kwargs)
         if self.figs: data['image/png'] = base64.b64encode(snapshot(*self.figs.values())).decode()
-        return data
+        return {**data, 'text/plain': f"{type(self).__name__}: a live widget in a running notebook"}
 
 # %% ../nbs/13_widgets.ipynb #37896961
 def _samples(images, js: JointSet) -> list[dict]:
