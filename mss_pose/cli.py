@@ -429,4 +429,4 @@ def main(argv=None) -> int:
     return 0
 
 # %% ../nbs/12_cli.ipynb #ee84d31f
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__' and 'ipykernel' not in sys.modules: sys.exit(main())   # not in a notebook: its argv is the kernel's

@@ -6,11 +6,13 @@ Docs: https://mss-pose.github.io/mss_pose/hourglass.html.md"""
 
 # %% ../nbs/04_hourglass.ipynb #5b98a2c5
 from __future__ import annotations
+import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['conv_bn_relu', 'Residual', 'n_params', 'Hourglass', 'StackOut', 'StackedHourglass']
+__all__ = ['conv_bn_relu', 'Residual', 'n_params', 'Hourglass', 'layer_shapes', 'plot_hourglass', 'StackOut', 'StackedHourglass',
+           'plot_stacked_hourglass']
 
 # %% ../nbs/04_hourglass.ipynb #f8f0dda7
 def conv_bn_relu(cin: int, cout: int, ks: int = 1, stride: int = 1) -> nn.Sequential:
@@ -62,6 +64,83 @@ class Hourglass(nn.Module):
         up2 = F.interpolate(self.low3(low2), scale_factor=2, mode='nearest')  # (B, nf, r, r)
         return [up1 + up2, *inner]
 
+# %% ../nbs/04_hourglass.ipynb #575eae90
+def layer_shapes(model: nn.Module, # any module
+                 x: Tensor, # an input batch it accepts
+                 names, # submodule names, as `model.named_modules()` gives them ('' is `model` itself)
+                ) -> dict: # name -> output shape (a list of shapes for a list output)
+    "Output shapes of the named submodules in one forward pass of `x`, read with forward hooks (eval mode, no gradients)."
+    mods, out = dict(model.named_modules()), {}
+    shape = lambda o: tuple(o.shape) if isinstance(o, Tensor) else [shape(t) for t in o]
+    def keep(n): return lambda m, i, o: None if n in out else out.__setitem__(n, shape(o))   # returns None: output unchanged
+    hooks = [mods[n].register_forward_hook(keep(n)) for n in names]
+    was = model.training
+    try:
+        with torch.no_grad(): model.eval()(x)
+    finally:
+        for h in hooks: h.remove()
+        model.train(was)
+    return out
+
+# %% ../nbs/04_hourglass.ipynb #f129578d
+_COLOURS = dict(data='#eeeeee', backbone='#cfe2f3', heatmaps='#fce5cd', mss='#d9ead3', out='#f4cccc')
+_KINDS = dict(backbone='stacked hourglass', heatmaps='supervised heatmaps', mss='MSS-Net additions', out='output')
+
+def _legend(ax, *kinds: str):
+    "A legend of box colours, lower left."
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(fc=_COLOURS[k], ec='0.35', label=_KINDS[k]) for k in kinds], loc='lower left', fontsize=7, frameon=False)
+
+def _chw(s) -> str: return '×'.join(str(v) for v in s[1:])       # (B, C, H, W) -> 'C×H×W' of one image
+
+def _block(ax, xy, text: str, kind: str = 'backbone', w: float = 0.9, h: float = 0.62):
+    "A rounded box centred at `xy` with `text`, coloured by `kind` (a key of `_COLOURS`)."
+    from matplotlib.patches import FancyBboxPatch
+    ax.add_patch(FancyBboxPatch((xy[0] - w / 2, xy[1] - h / 2), w, h, boxstyle='round,pad=0,rounding_size=0.06',
+                                fc=_COLOURS[kind], ec='0.35', lw=0.8, zorder=2))
+    ax.text(*xy, text, ha='center', va='center', fontsize=7.5, zorder=3)
+
+def _arrow(ax, a, b, text: str | None = None, rad: float = 0.):
+    "An arrow from point `a` to point `b` (box edges are the caller's business), with a label at its middle."
+    ax.annotate('', b, a, arrowprops=dict(arrowstyle='-|>', color='0.3', lw=0.9, shrinkA=0, shrinkB=0,
+                                          connectionstyle=f'arc3,rad={rad}'), zorder=1)
+    if text: ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha='center', va='center', fontsize=6.5, color='0.25',
+                     bbox=dict(fc='w', ec='none', pad=0.5), zorder=1.5)
+
+def _canvas(ncols: float, # columns of boxes, one unit apart
+            bottom: float, top: float = 0.55, # y range in box units (rows are one unit apart, y upwards)
+            scale: float = 0.95, # inches per unit
+           ):
+    "A pyplot-free figure with one frameless axes in box units."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(ncols * scale, (top - bottom) * scale * 0.9), layout='constrained')
+    ax = fig.add_subplot()
+    ax.set_xlim(-0.6, ncols - 0.4); ax.set_ylim(bottom, top); ax.set_axis_off()
+    return fig, ax
+
+# %% ../nbs/04_hourglass.ipynb #d426ebdb
+def plot_hourglass(hg, # an `Hourglass`
+                   x: Tensor, # an input batch (B, nf, r, r) it accepts
+                  ): # a matplotlib `Figure`
+    "One hourglass with the shape (C×H×W, one image) of every level, read off a forward pass of `x`."
+    d, pre = hg.depth, lambda k: 'low2.' * k
+    s = layer_shapes(hg, x, ['', pre(d)[:-1]] + [pre(k) + 'low1' for k in range(d - 1)])
+    down = [tuple(x.shape)] + [s[pre(k) + 'low1'] for k in range(d - 1)]          # input of each level, finest first
+    outs, size = s[''], lambda sh: 0.34 + 0.3 * sh[-1] / x.shape[-1]              # box height grows with resolution
+    fig, ax = _canvas(2 * d + 1, -d - 0.45)
+    for k in range(d):
+        h = size(down[k])
+        _block(ax, (k, -k), f"{'input' if k == 0 else 'low1'}\n{_chw(down[k])}", 'data' if k == 0 else 'backbone', h=h)
+        _block(ax, (d, -k), f"up1\n{_chw(outs[k])}", h=h)
+        _block(ax, (2 * d - k, -k), f"out {k}\n{_chw(outs[k])}", 'out', h=h)
+        _arrow(ax, (k + 0.45, -k), (d - 0.45, -k))
+        _arrow(ax, (d + 0.45, -k), (2 * d - k - 0.45, -k), 'add' if k < d - 1 else None)
+        _arrow(ax, (k + 0.25, -k - h / 2), (k + 0.75, -k - 1 + size(outs[min(k + 1, d - 1)]) / 2), 'pool, low1')
+        _arrow(ax, (2 * d - k - 0.75, -k - 1 + 0.2), (2 * d - k - 0.25, -k - h / 2), 'low3, ×2')
+    _block(ax, (d, -d), f"low2 (bottom)\n{_chw(s[pre(d)[:-1]])}", h=size(s[pre(d)[:-1]]))
+    ax.set_title(f"Hourglass(depth={d}): {_chw(x.shape)} in, {d} maps out (out 0 finest), C×H×W per image", fontsize=9)
+    return fig
+
 # %% ../nbs/04_hourglass.ipynb #36be2ef3
 class StackOut(tuple):
     "What the backbone hands to the MSS parts: `(hms, levels, feat)`; constructible from one iterable."
@@ -103,3 +182,38 @@ class StackedHourglass(nn.Module):
             hms.append(hm); levels.append(lv)
             if i < len(self.hgs) - 1: inter = inter + self.merge_feat[i](feat) + self.merge_hm[i](hm)
         return StackOut([hms, levels, feat])
+
+# %% ../nbs/04_hourglass.ipynb #e736acf1
+def _stack_names(S: int) -> list[str]:
+    "Submodules of a `StackedHourglass` whose outputs the diagrams show."
+    return ['stem'] + [f'{m}.{s}' for s in range(S) for m in ('hgs', 'lin', 'head')] + [f'merge_hm.{s}' for s in range(S - 1)]
+
+def _draw_stacks(ax, sh: dict, x_shape, S: int):
+    "Image, stem, and per stack: hourglass, features (res, lin), heatmaps (head), merge. `sh`: `layer_shapes` of `_stack_names`."
+    _block(ax, (0, 0), f"image\n{_chw(x_shape)}", 'data')
+    _block(ax, (1, 0), f"stem\n{_chw(sh['stem'])}")
+    _arrow(ax, (0.45, 0), (0.55, 0))
+    for s in range(S):
+        b, lv = 2 + 3 * s, sh[f'hgs.{s}']
+        _block(ax, (b, 0), f"hourglass {s + 1}\n{lv[0][1]} ch at\n{', '.join(str(l[-1]) for l in lv)} px")
+        _block(ax, (b + 1, 0), f"res, lin\n{_chw(sh[f'lin.{s}'])}")
+        _block(ax, (b + 1, -0.95), f"heatmaps {s + 1}\n{_chw(sh[f'head.{s}'])}", 'heatmaps', h=0.5)
+        _arrow(ax, (b - 0.55, 0), (b - 0.45, 0)); _arrow(ax, (b + 0.45, 0), (b + 0.55, 0))
+        _arrow(ax, (b + 1, -0.31), (b + 1, -0.7), '1×1')
+        if s == S - 1: continue
+        _block(ax, (b + 2, 0), f"+\n{_chw(sh[f'merge_hm.{s}'])}", 'data')
+        _arrow(ax, (b + 1.45, 0), (b + 1.55, 0))
+        _arrow(ax, (b + 1.45, -0.95), (b + 1.8, -0.31), '1×1')
+        _arrow(ax, (b - 1, 0.31), (b + 2, 0.31), rad=-0.2)              # the stack's input skips to the merge
+
+def plot_stacked_hourglass(net, # a `StackedHourglass`
+                           x: Tensor, # an image batch (B, 3, H, W) it accepts
+                          ): # a matplotlib `Figure`
+    "The stacked hourglass with the shape (C×H×W, one image) of every part, read off a forward pass of `x`."
+    S = len(net.hgs)
+    sh = layer_shapes(net, x, _stack_names(S))
+    fig, ax = _canvas(3 * S + 1, -1.35, 1.05, 1.1)
+    _draw_stacks(ax, sh, x.shape, S)
+    _legend(ax, 'backbone', 'heatmaps')
+    ax.set_title(f"Stacked hourglass, {S} stacks: every stack's heatmaps are supervised; C×H×W per image", fontsize=9)
+    return fig

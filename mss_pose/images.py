@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
-from .skeleton import JointSet, get_joint_set
+from .skeleton import SIDE_COLOURS, JointSet, get_joint_set, joint_side
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'crop_matrix', 'invert_affine', 'apply_affine', 'whole_image_box', 'warp_crop',
@@ -117,13 +117,6 @@ def image_size(path: str | Path) -> tuple[int, int]:
     except (OSError, ValueError) as e: raise FileNotFoundError(f"could not read image header of {path}: {e}") from e
 
 # %% ../nbs/02a_images.ipynb #2be79a34
-_SIDE_COLOURS = {'l_': 'deepskyblue', 'r_': 'orangered', '': 'gold'}
-
-def _side(*names) -> str:
-    "'l_', 'r_' or '' (centre / both) for a joint or a limb."
-    s = {n[:2] for n in names} & {'l_', 'r_'}
-    return s.pop() if len(s) == 1 else ''
-
 def draw_skeleton(ax, # matplotlib axes with the image drawn
                   kps, # (J, 2) x,y in the image's pixels
                   weight, # (J,) joints with weight (or vis) 0 are not drawn
@@ -134,7 +127,7 @@ def draw_skeleton(ax, # matplotlib axes with the image drawn
     "Draw limbs and joints, the person's left side in blue, right in red, centre in gold."
     js, kps, ok = get_joint_set(joint_set), np.asarray(kps, np.float32), np.asarray(weight) > 0
     for a, b in js.limbs:
-        if ok[a] and ok[b]: ax.plot(*kps[[a, b]].T, c=_SIDE_COLOURS[_side(js.joints[a], js.joints[b])], lw=lw, solid_capstyle='round')
-    cs = [_SIDE_COLOURS[_side(n)] for n in js.joints]
+        if ok[a] and ok[b]: ax.plot(*kps[[a, b]].T, c=SIDE_COLOURS[joint_side(js.joints[a], js.joints[b])], lw=lw, solid_capstyle='round')
+    cs = [SIDE_COLOURS[joint_side(n)] for n in js.joints]
     ax.scatter(*kps[ok].T, s=s, c=[c for c, o in zip(cs, ok) if o], edgecolors='k', linewidths=0.5, zorder=3)
     return ax

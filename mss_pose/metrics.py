@@ -150,6 +150,7 @@ class PCKTable(list):
     "Rows `[label, *values]` after a header row; prints as a text table in percent."
     def _cells(self, digits=1):
         return [[str(c) for c in self[0]]] + [[str(r[0])] + ['-' if math.isnan(v) else f'{100 * v:.{digits}f}' for v in r[1:]] for r in self[1:]]
+    def __repr__(self): return str(self)   # plain-text pages (GitHub) show the table, not a list of floats
     def __str__(self):
         cells = self._cells()
         wd = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]

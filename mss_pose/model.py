@@ -13,11 +13,12 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 from .skeleton import JointSet, get_joint_set
-from .hourglass import StackedHourglass
+from .hourglass import (StackedHourglass, _arrow, _block, _canvas, _chw, _draw_stacks, _legend, _stack_names,
+                                layer_shapes)
 from .multiscale import MSHeads, RegressionNet
 
 # %% auto #0
-__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'load_weights']
+__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'load_weights']
 
 # %% ../nbs/06_model.ipynb #e0dccdc1
 PRESETS = {
@@ -147,6 +148,36 @@ class MSSNet(nn.Module):
             f"model predicts {self.cfg.n_joints} joints (MSSConfig.n_joints) but the data has {n} ({what}); "
             f"build it with MSSConfig.preset(..., n_joints={n})")
         return self
+
+# %% ../nbs/06_model.ipynb #033fa9ca
+def plot_mssnet(model, # an `MSSNet`
+                x: Tensor | None = None, # an image batch (B, 3, H, W) it accepts; None: one image of `cfg.in_size`
+               ): # a matplotlib `Figure`
+    "MSS-Net with the shape (C×H×W, one image) of every part: stacks, multi-scale heads, regression network."
+    S, K = model.cfg.n_stacks, model.cfg.n_scales
+    if x is None: x = torch.zeros(1, 3, model.cfg.in_size, model.cfg.in_size)
+    ms = [f'ms_heads.heads.{s}.{k}' for s in range(S) for k in range(K - 1)] if model.ms_heads is not None else []
+    rg = ['regress.fuse', 'regress.body', 'regress.out'] if model.regress is not None else []
+    sh = layer_shapes(model, x, ['backbone.' + n for n in _stack_names(S)] + ms + rg)
+    fig, ax = _canvas(3 * S + 2.7 if rg else 3 * S + 1, -3.6 if rg else -1.3 - 0.55 * max(K - 1, 1), 1.05)
+    _draw_stacks(ax, {k.removeprefix('backbone.'): v for k, v in sh.items()}, x.shape, S)
+    b = 3 * S - 1                                                           # the last stack's hourglass
+    for s, k in ((s, k) for s in range(S) for k in range(1, K)):
+        _block(ax, (2 + 3 * s, -0.95 - 0.55 * k), f"scale {k} head\n{_chw(sh[f'ms_heads.heads.{s}.{k - 1}'])}", 'mss', h=0.5)
+        if k == 1: _arrow(ax, (2 + 3 * s, -0.31), (2 + 3 * s, -1.25), f'levels 1–{K - 1}')
+    if rg:
+        fz, bd, r = sh['regress.fuse'], sh['regress.body'], b + 2.25
+        _block(ax, (r, -1.95), f"regression network\nupsample, concat {model.regress.fuse.in_channels}×{fz[-2]}×{fz[-1]}\n"
+               f"fuse 1×1: {_chw(fz)}\nhourglass({len(bd)}): {_chw(bd[0])}\nlin, 1×1: {_chw(sh['regress.out'])}\n+ heatmaps {S}",
+               'mss', w=1.7, h=1.5)
+        for k in range(1, K): _arrow(ax, (b + 0.45, -0.95 - 0.55 * k), (r - 0.85, -0.95 - 0.55 * k))
+        _arrow(ax, (b + 1.45, -0.95), (r - 0.5, -1.2)); _arrow(ax, (b + 1.45, 0), (r, -1.2), 'features')
+        _block(ax, (r, -3.25), f"final heatmaps\n{_chw(sh['regress.out'])}", 'out', h=0.5)
+        _arrow(ax, (r, -2.7), (r, -3.0))
+    _legend(ax, 'backbone', 'heatmaps', *(['mss'] if ms or rg else []), *(['out'] if rg else []))
+    name = 'MSS-Net' if ms or rg else 'MSSNet with the MSS parts off (the baseline)'
+    ax.set_title(f"{name}: {S} stacks, heatmaps at {K} scale{'s' * (K > 1)}; C×H×W per image", fontsize=9)
+    return fig
 
 # %% ../nbs/06_model.ipynb #2a7552d4
 def _arch(sd: Mapping[str, Tensor]) -> dict:

@@ -11,7 +11,8 @@ from functools import cached_property
 import numpy as np
 
 # %% auto #0
-__all__ = ['LSP', 'MPII', 'COCO', 'JOINT_SETS', 'JointSet', 'get_joint_set']
+__all__ = ['LSP', 'MPII', 'COCO', 'JOINT_SETS', 'SIDE_COLOURS', 'JointSet', 'get_joint_set', 'joint_side', 'stick_figure',
+           'plot_joint_sets']
 
 # %% ../nbs/00_skeleton.ipynb #64fa17c5
 @dataclass(frozen=True)
@@ -88,3 +89,53 @@ def get_joint_set(js: str | JointSet) -> JointSet:
     if isinstance(js, JointSet): return js
     if js not in JOINT_SETS: raise ValueError(f"unknown joint set {js!r}; known joint sets: {sorted(JOINT_SETS)}")
     return JOINT_SETS[js]
+
+# %% ../nbs/00_skeleton.ipynb #5f3693bf
+SIDE_COLOURS = {'l_': 'deepskyblue', 'r_': 'orangered', '': 'gold'}   # the person's left, right, and centre (or both)
+
+def joint_side(*names: str) -> str:
+    "'l_', 'r_' or '' (centre, or a limb joining both sides) for a joint, or a limb given by its two joint names."
+    s = {n[:2] for n in names} & {'l_', 'r_'}
+    return s.pop() if len(s) == 1 else ''
+
+_STICK = dict(head_top=(.5, .06), nose=(.5, .14), l_eye=(.53, .12), r_eye=(.47, .12), l_ear=(.57, .13), r_ear=(.43, .13),
+              upper_neck=(.5, .2), neck=(.5, .22), thorax=(.5, .27), pelvis=(.5, .52),
+              r_shoulder=(.38, .27), l_shoulder=(.62, .27), r_elbow=(.31, .4), l_elbow=(.69, .4),
+              r_wrist=(.27, .53), l_wrist=(.73, .53), r_hip=(.43, .53), l_hip=(.57, .53),
+              r_knee=(.41, .71), l_knee=(.59, .71), r_ankle=(.4, .9), l_ankle=(.6, .9))
+
+def stick_figure(js: str | JointSet, # joint set
+                 size: int = 64, # side of the square it fills, in pixels
+                ) -> np.ndarray: # (J, 2) x,y in pixels
+    "A standing person facing the camera (their right on the image's left), filling a `size` square."
+    js = get_joint_set(js)
+    if missing := [n for n in js.joints if n not in _STICK]: raise ValueError(f"no stick-figure position for joints {missing}")
+    return np.array([_STICK[n] for n in js.joints], np.float32) * size - 0.5
+
+# %% ../nbs/00_skeleton.ipynb #d2a5698c
+def _spread(ys, gap: float) -> np.ndarray:
+    "Label heights for points at `ys`: in the same order, at least `gap` apart."
+    order, out, last = np.argsort(ys, kind='stable'), np.empty(len(ys)), -np.inf
+    for i in order: last = out[i] = max(ys[i], last + gap)
+    return out
+
+def plot_joint_sets(*jss: str | JointSet, # joint sets to draw, one panel each; none: LSP, MPII and COCO
+                    size: float = 2.8, # panel width in inches
+                   ): # a matplotlib `Figure` (no pyplot state touched)
+    "Each joint set on the stick figure: limbs coloured by side, joints numbered and named."
+    from matplotlib.figure import Figure
+    jss = [get_joint_set(j) for j in jss] or list(JOINT_SETS.values())
+    fig = Figure(figsize=(size * len(jss), size * 0.72), layout='constrained')
+    for ax, js in zip(fig.subplots(1, len(jss), squeeze=False)[0], jss):
+        kps = stick_figure(js, 100)
+        for a, b in js.limbs: ax.plot(*kps[[a, b]].T, c=SIDE_COLOURS[joint_side(js.joints[a], js.joints[b])], lw=3, solid_capstyle='round')
+        ax.scatter(*kps.T, s=40, c=[SIDE_COLOURS[joint_side(n)] for n in js.joints], edgecolors='k', linewidths=0.5, zorder=3)
+        for right in (True, False):                              # the person's right: labels on the image's left
+            idx = [j for j, n in enumerate(js.joints) if (joint_side(n) == 'r_') == right]
+            for j, y in zip(idx, _spread(kps[idx, 1], 6.)):
+                ax.annotate(f'{j} {js.joints[j]}', kps[j], xytext=(18 if right else 82, y), ha='right' if right else 'left',
+                            va='center', fontsize=7, arrowprops=dict(arrowstyle='-', lw=0.4, color='0.6'))
+        ax.set(xlim=(-28, 128), ylim=(95, 1), aspect='equal')
+        ax.set_title(f'{js.name.upper()}: {js.J} joints, {len(js.limbs)} limbs', fontsize=10)
+        ax.set_axis_off()
+    return fig

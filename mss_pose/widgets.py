@@ -6,7 +6,7 @@ Docs: https://mss-pose.github.io/mss_pose/widgets.html.md"""
 
 # %% ../nbs/13_widgets.ipynb #bc39d527
 from __future__ import annotations
-import contextlib, io, math, traceback
+import base64, contextlib, io, math, traceback
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from IPython.display import Image, display
 from matplotlib.figure import Figure
 from fastai.callback.core import Callback
 from fastcore.basics import patch
-from .skeleton import JointSet, get_joint_set
+from .skeleton import JointSet, get_joint_set, stick_figure
 from .heatmaps import decode_heatmaps, render_heatmaps, rescale_kps
 from .readers import PoseRecord
 from .data import apply_affine, draw_skeleton
@@ -24,8 +24,8 @@ from .loss import structure_aware_loss, structure_matrix
 from .inference import _in_size, _model_device, crop_image, load_image, normalise_crops, predict_crops
 
 # %% auto #0
-__all__ = ['plot_pose', 'plot_heatmap', 'plot_joint_grid', 'plot_pyramid', 'plot_stacks', 'plot_errors', 'occlude_joint',
-           'fig_png', 'HeatmapExplorer', 'stick_figure', 'loss_terms', 'plot_loss', 'LossExplorer', 'HeatmapMonitor']
+__all__ = ['fig_png', 'snapshot', 'plot_pose', 'plot_heatmap', 'plot_joint_grid', 'plot_pyramid', 'plot_stacks', 'plot_errors',
+           'occlude_joint', 'HeatmapExplorer', 'loss_terms', 'plot_loss', 'LossExplorer', 'HeatmapMonitor']
 
 # %% ../nbs/13_widgets.ipynb #179bb250
 def _np(a) -> np.ndarray:
@@ -84,6 +84,23 @@ def _overlay(ax, img: np.ndarray, hm: np.ndarray, alpha: float, interpolation: s
 def _mark(ax, pt, c='cyan', label=None):
     ax.scatter([pt[0]], [pt[1]], marker='+', s=80, c=c, linewidths=2, zorder=4, label=label)
 
+# %% ../nbs/13_widgets.ipynb #6d079458
+def fig_png(fig: Figure, dpi: int = 90) -> bytes:
+    "PNG bytes of a figure (no pyplot backend needed)."
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=dpi)
+    return buf.getvalue()
+
+def snapshot(*figs: Figure, dpi: int = 90) -> bytes:
+    "PNG bytes of `figs` side by side, top-aligned on white: a still picture of an explorer."
+    import PIL.Image
+    ims = [PIL.Image.open(io.BytesIO(fig_png(f, dpi))).convert('RGB') for f in figs]
+    out = PIL.Image.new('RGB', (sum(im.width for im in ims), max(im.height for im in ims)), 'white')
+    for im, x in zip(ims, np.cumsum([0] + [im.width for im in ims])): out.paste(im, (int(x), 0))
+    buf = io.BytesIO()
+    out.save(buf, format='png')
+    return buf.getvalue()
+
 # %% ../nbs/13_widgets.ipynb #4a1d71c9
 def plot_pose(img, # (H, W, 3) uint8
               kps, # (J, 2) x,y in image pixels
@@ -135,7 +152,7 @@ def plot_joint_grid(img, # (H, W, 3) uint8
     for j, ax in enumerate(axs):
         _overlay(ax, img, hm[j], alpha)
         if kps is not None: _mark(ax, _np(kps)[j])
-        ax.set_title(js.joints[j], fontsize=8)
+        ax.set_title(js.joints[j], fontsize=9)
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
@@ -213,9 +230,9 @@ def plot_errors(img, # (H, W, 3) uint8
     fig, (ax,) = _figure(1, size=size)
     ax.imshow(img)
     _draw_plain(ax, gt, ok, js)
-    draw_skeleton(ax, pred, ok, js, lw=1.5, s=10)
     d = pred[ok] - gt[ok]
-    ax.quiver(*gt[ok].T, *d.T, angles='xy', scale_units='xy', scale=1, color='yellow', width=0.006, zorder=5)
+    ax.quiver(*gt[ok].T, *d.T, angles='xy', scale_units='xy', scale=1, color='yellow', alpha=0.8, width=0.004, zorder=1.5)  # under the skeletons
+    draw_skeleton(ax, pred, ok, js, lw=1.5, s=10)
     _limits(ax, img)
     err = np.linalg.norm(d, axis=-1).mean() if ok.any() else float('nan')
     ax.set_title(f"{labels[0]} vs {labels[1]} (dashed): mean error {err:.1f} px", fontsize=9)
@@ -253,12 +270,6 @@ def _in_notebook() -> bool:
     ip = get_ipython()
     return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
 
-def fig_png(fig: Figure, dpi: int = 90) -> bytes:
-    "PNG bytes of a figure (no pyplot backend needed)."
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=dpi)
-    return buf.getvalue()
-
 def _show(out: W.Output, *figs):
     "Replace what `out` shows with `figs` as PNG images (only inside a kernel: nothing to show elsewhere)."
     if not _in_notebook(): return
@@ -294,7 +305,11 @@ class _Explorer:
             with self._err_out: self._err_out.clear_output(); print(''.join(traceback.format_exception(e)))
         if self.raise_errors: raise e
 
-    def _repr_mimebundle_(self, **kwargs): return self.ui._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs):
+        "The live widget, and a PNG of what it shows for pages that cannot run it (GitHub, a notebook opened without a kernel)."
+        data = self.ui._repr_mimebundle_(**kwargs)
+        if self.figs: data['image/png'] = base64.b64encode(snapshot(*self.figs.values())).decode()
+        return {**data, 'text/plain': f"{type(self).__name__}: a live widget in a running notebook"}
 
 # %% ../nbs/13_widgets.ipynb #37896961
 def _samples(images, js: JointSet) -> list[dict]:
@@ -414,7 +429,7 @@ def update(self: HeatmapExplorer):
     elif r['gt'] is not None: pose = plot_errors(r['crop'], r['kps'], r['gt'], js, r['vis'])
     else: pose = plot_pose(r['crop'], r['kps'], js, title='prediction')
     if v == 'joint': view = plot_heatmap(r['crop'], final, j, js, a, r['kps'])
-    elif v == 'all joints': view = plot_joint_grid(r['crop'], final, js, a, r['kps'], size=1.4)
+    elif v == 'all joints': view = plot_joint_grid(r['crop'], final, js, a, r['kps'], ncols=5, size=1.5)
     elif v == 'pyramid': view = plot_pyramid(r['crop'], hms, j, js, self.stack.value, a)
     elif v == 'stacks': view = plot_stacks(r['crop'], hms, j, js, self.scale.value, final, a)
     else: raise ValueError(f"unknown view {v!r}; views: {self.views}")
@@ -422,20 +437,6 @@ def update(self: HeatmapExplorer):
     _show(self.out_pose, pose); _show(self.out_view, view)
 
 # %% ../nbs/13_widgets.ipynb #29f2e958
-_STICK = dict(head_top=(.5, .06), nose=(.5, .14), l_eye=(.53, .12), r_eye=(.47, .12), l_ear=(.57, .13), r_ear=(.43, .13),
-              upper_neck=(.5, .2), neck=(.5, .22), thorax=(.5, .27), pelvis=(.5, .52),
-              r_shoulder=(.38, .27), l_shoulder=(.62, .27), r_elbow=(.31, .4), l_elbow=(.69, .4),
-              r_wrist=(.27, .53), l_wrist=(.73, .53), r_hip=(.43, .53), l_hip=(.57, .53),
-              r_knee=(.41, .71), l_knee=(.59, .71), r_ankle=(.4, .9), l_ankle=(.6, .9))
-
-def stick_figure(js: str | JointSet, # joint set
-                 size: int = 64, # side of the map
-                ) -> np.ndarray: # (J, 2) x,y in map pixels
-    "A standing person facing the camera (their right on the image's left), filling a `size` map."
-    js = get_joint_set(js)
-    if missing := [n for n in js.joints if n not in _STICK]: raise ValueError(f"no stick-figure position for joints {missing}")
-    return np.array([_STICK[n] for n in js.joints], np.float32) * size - 0.5
-
 def loss_terms(gt, # (J, 2) true x,y in map pixels
                pred, # (J, 2) or (N, J, 2) predicted x,y in map pixels
                js: str | JointSet, # joint set (its limbs define the groups)

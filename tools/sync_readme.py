@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_text(index: Path) -> str:
-    "The markdown cells of a notebook, one after the other."
+    "The markdown cells of a notebook, one after the other, a blank line apart (code cells and their figures are left out)."
     cells = json.loads(index.read_text())['cells']
-    return '\n'.join(''.join(c['source']).rstrip('\n') for c in cells if c['cell_type'] == 'markdown') + '\n'
+    return '\n\n'.join(''.join(c['source']).strip('\n') for c in cells if c['cell_type'] == 'markdown') + '\n'
 
 
 def main(argv=None) -> int:
