@@ -126,21 +126,19 @@ def parse_overrides(items: list[str]) -> dict:
         except (ValueError, SyntaxError): out[k] = v
     return out
 
-def train_config(args, js) -> MSSConfig:
-    "The run's `MSSConfig`: `--init`'s architecture or `--preset`, then `--baseline`, then `--set` overrides."
+def train_config(args, js, init: dict | None = None) -> MSSConfig:
+    "The run's `MSSConfig`: `init`'s architecture (the `--init` checkpoint) or `--preset`, then `--baseline`, then `--set` overrides."
     from mss_pose.model import MSSConfig
-    from mss_pose.inference import read_checkpoint
     over = parse_overrides(args.set)
     if bad := sorted(set(over) - {f.name for f in dataclasses.fields(MSSConfig)}):
         raise ValueError(f"--set: unknown MSSConfig field(s) {bad}; fields: {[f.name for f in dataclasses.fields(MSSConfig)]}")
-    cfg = read_checkpoint(args.init)['cfg'] if args.init else MSSConfig.preset(args.preset, n_joints=js.J)
+    cfg = init['cfg'] if init else MSSConfig.preset(args.preset, n_joints=js.J)
     if args.baseline: cfg = cfg.baseline()
     return dataclasses.replace(cfg, **over)
 
-def _run_settings(args, out: Path, cfg: MSSConfig) -> tuple[MSSConfig, dict]:
+def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> tuple[MSSConfig, dict]:
     "Config and schedule of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
     from mss_pose.model import MSSConfig
-    from mss_pose.inference import read_checkpoint
     f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
     if args.resume:
         if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
@@ -148,7 +146,7 @@ def _run_settings(args, out: Path, cfg: MSSConfig) -> tuple[MSSConfig, dict]:
         return MSSConfig(**run['cfg']), {**run['schedule'], 'prior_epochs': run['prior_epochs']}
     if (out / 'models' / 'last.json').exists():
         raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
-    m = read_checkpoint(args.init)['meta'] if args.init else {}       # a chain of runs counts all its epochs
+    m = init['meta'] if init else {}                                 # a chain of runs counts all its epochs
     prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
     run = dict(cfg=dataclasses.asdict(cfg), schedule={k: getattr(args, k) for k in keys}, init=args.init, prior_epochs=prior)
     out.mkdir(parents=True, exist_ok=True); (out / 'run.json').write_text(json.dumps(run, indent=1))
@@ -170,11 +168,12 @@ def train(args) -> dict:
     trn, val = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
     out = Path(args.out)
-    cfg, sch = _run_settings(args, out, train_config(args, js))
+    init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
+    cfg, sch = _run_settings(args, out, train_config(args, js, init), init)
     dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.n_scales, sigma=cfg.sigma, bs=sch['bs'],
                            item_tfms=[KeypointMask(p=0.)], num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, cfg, path=out, amp=None if args.amp == 'none' else args.amp)
-    if args.init and not args.resume: load_weights(learn.model, read_checkpoint(args.init)['model'])
+    if init: load_weights(learn.model, init['model'])
     done = resume(learn) if args.resume else 0
     if done: print(f"resuming {out} after epoch {done} of {sch['epochs'] + sch['finetune_epochs']}")
     with distrib_ctx(learn):
