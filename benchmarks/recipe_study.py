@@ -6,14 +6,15 @@
 Each run trains the `small` preset (plain hourglass unless the variant says MSS) on a fixed random 3,500 of LSPET
 images 1-7,000 for 3 epochs (10,500 images seen, one one-cycle schedule, bf16 autocast where the CPU has native bf16),
 and validates after every epoch on LSPET 7,001-7,500 with the learner's PCK@0.2 (flip test off, crop pixels).
-Writes docs/study/<variant>.csv (the learner's history) and adds a row to docs/study/results.json
-(final PCK, images/s, CPU capability). Short runs rank settings by how fast they learn, not by where they end.
+At the end it scores the model as `mss_pose eval` does (whole images, flip test): `pck_whole` in one pass and, for
+variants trained on joint boxes, `pck_whole_2pass`. Writes docs/study/<variant>.csv (the learner's history) and adds a
+row to docs/study/results.json (final PCK, images/s, CPU capability). Short runs rank settings by how fast they learn, not by where they end.
 """
 from __future__ import annotations
 import argparse, json, random, time
 from dataclasses import asdict
 from pathlib import Path
-import torch
+import numpy as np, torch
 from mss_pose.readers import read_lsp, split_records
 from mss_pose.data import pose_dataloaders, AugConfig
 from mss_pose.model import MSSConfig
@@ -34,7 +35,18 @@ VARIANTS = {   # name: (config overrides, training settings); everything else as
     'mss-sum':    (dict(MSS, structure='sum'), dict()),       # MSS-Net, structure loss on the group's summed residuals
     'mss-mean':   (dict(MSS, structure='mean'), dict()),      # MSS-Net, joint MSE + alpha * mean of neighbours' MSEs
     'mss-mse':    (dict(MSS, alpha=0.), dict()),              # MSS-Net without the structure term
+    'tight':      (dict(person_pad=1.4), dict()),             # crops of the labelled joints' box x 1.4, not the whole image
+    'tight-wide': (dict(person_pad=1.4), dict(aug=AugConfig(scale=(0.75, 2.0)))),  # ... zoomed out up to the whole image
 }
+
+
+def protocol_pck(model, js, recs, refine: bool) -> float:
+    "PCK@0.2 (flip test) from whole images, as `mss_pose eval` scores LSP: one pass, or two for a model trained on joint boxes."
+    from mss_pose.inference import predict_paths
+    from mss_pose.metrics import joint_dists, torso_norm, pck
+    kps, _ = predict_paths(model, js, [r.image for r in recs], refine=refine)
+    gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
+    return float(pck(joint_dists(torch.from_numpy(kps), gt, w, torso_norm(gt, w, js)), 0.2, js)[1])
 
 
 def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path('docs/study')):
@@ -46,7 +58,7 @@ def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path
     cfg = MSSConfig.preset('small', n_joints=14, mask_p=0.).baseline()
     cfg = MSSConfig(**{**asdict(cfg), **over})
     dls = pose_dataloaders(trn, val, 'lsp', cfg.in_size, n_scales=cfg.n_scales, bs=bs, sigma=cfg.sigma,
-                           aug=tr.get('aug'), num_workers=0, seed=seed)
+                           aug=tr.get('aug'), num_workers=0, seed=seed, person_pad=cfg.person_pad)
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     learn = mss_learner(dls, cfg, path=out / 'runs' / name, amp='auto', save_best=False)
@@ -60,6 +72,8 @@ def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path
                best_pck=max(float(v[-1]) for v in learn.recorder.values), minutes=round(secs / 60, 1),
                train_img_s=round(epochs * n_train / secs, 1), amp=amp_mode('auto', 'cpu'),
                cpu=cpu_summary())
+    row['pck_whole'] = protocol_pck(learn.model, 'lsp', val, refine=False)       # one pass on the whole image
+    if cfg.person_pad: row['pck_whole_2pass'] = protocol_pck(learn.model, 'lsp', val, refine=True)
     res = out / 'results.json'
     rows = [r for r in (json.loads(res.read_text()) if res.exists() else []) if r['variant'] != name]
     res.write_text(json.dumps(rows + [row], indent=1))

@@ -171,7 +171,7 @@ def train(args) -> dict:
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
     cfg, sch = _run_settings(args, out, train_config(args, js, init), init)
     dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.n_scales, sigma=cfg.sigma, bs=sch['bs'],
-                           item_tfms=[KeypointMask(p=0.)], num_workers=args.workers, seed=sch['seed'])
+                           item_tfms=[KeypointMask(p=0.)], num_workers=args.workers, seed=sch['seed'], person_pad=cfg.person_pad)
     learn = mss_learner(dls, cfg, path=out, amp=None if args.amp == 'none' else args.amp)
     if init: load_weights(learn.model, init['model'])
     done = resume(learn) if args.resume else 0

@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from fasttransform import ItemTransform, Pipeline
 from .skeleton import JointSet, get_joint_set
 from .heatmaps import render_multiscale
-from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size,
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size, joints_box,
                              read_image, warp_crop, whole_image_box)
 from .readers import PoseRecord
 
@@ -97,6 +97,7 @@ class PoseDataset(torch.utils.data.Dataset):
                  item_tfms=(), # transforms of the numpy item `(img, kps, vis)`, e.g. keypoint masking
                  seed: int | None = None, # seed of the augmentation; None: fresh entropy
                  max_retries: int = 10, # unreadable images in a row before giving up
+                 person_pad: float | None = None, # records without a box: None, the whole image; else their labelled joints' box times this
                 ):
         self.js, self.records, self.in_size, self.train = get_joint_set(joint_set), list(records), int(in_size), train
         bad = [r for r in self.records if r.joint_set != self.js.name]
@@ -106,6 +107,11 @@ class PoseDataset(torch.utils.data.Dataset):
         self.vis = np.stack([r.vis for r in self.records]) if self.records else np.zeros((0, J), np.uint8)      # (N, J)
         self.centers = np.array([r.center if r.center is not None else (np.nan, np.nan) for r in self.records], np.float64).reshape(-1, 2)
         self.sizes = np.array([r.size if r.size is not None else np.nan for r in self.records], np.float64)
+        if person_pad is not None and len(self.records):
+            c, s = joints_box(self.kps, self.vis > 0, person_pad)
+            none = np.isnan(self.sizes)
+            self.centers[none], self.sizes[none] = c[none], s[none]   # too few labelled joints: stays NaN, the whole image
+        self.person_pad = person_pad
         self.aug_cfg = AugConfig() if aug is None else aug
         self.aug = self.aug_cfg if train else AugConfig.none()
         self.item_tfms = tuple(item_tfms)
@@ -115,7 +121,7 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def __len__(self): return len(self.records)
     def set_epoch(self, epoch: int): self.epoch, self._calls = int(epoch), 0   # random streams depend on (seed, epoch) only
-    def new_empty(self): return PoseDataset([], self.js, self.in_size, self.train, self.aug_cfg, self.item_tfms, self.seed, self.max_retries)
+    def new_empty(self): return PoseDataset([], self.js, self.in_size, self.train, self.aug_cfg, self.item_tfms, self.seed, self.max_retries, self.person_pad)
 
     def crop_matrix(self, i: int) -> np.ndarray: # (2, 3) original -> crop
         "The un-augmented crop matrix of record `i`; invert it to map predictions back to original pixels."
@@ -283,6 +289,7 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
                      device=None, # None: CUDA when available, else CPU
                      seed: int = 0, # seed of shuffling and augmentation
                      min_sigma: float = 1., # floor of the Gaussian std on coarse maps
+                     person_pad: float | None = None, # records without a box: None, the whole image; else their labelled joints' box times this
                     ) -> PoseDataLoaders:
     "Train and validation `DataLoaders` of pose batches with multi-scale targets."
     js, in_size = get_joint_set(joint_set), int(in_size)
@@ -293,7 +300,7 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     nw = default_num_workers() if num_workers is None else num_workers
     def dl(recs, train):
-        ds = PoseDataset(recs, js, in_size, train, aug, item_tfms, seed)
+        ds = PoseDataset(recs, js, in_size, train, aug, item_tfms, seed, person_pad=person_pad)
         return PoseDataLoader(ds, bs=bs, shuffle=train, drop_last=train, num_workers=nw, pin_memory=device.type == 'cuda',
                               device=device, after_batch=Pipeline([RenderTargets(in_size, sizes, sigma, min_sigma)]))
     trn, val = dl(train_records, True), dl(valid_records, False)

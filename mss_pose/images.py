@@ -15,7 +15,7 @@ from .skeleton import SIDE_COLOURS, JointSet, get_joint_set, joint_side
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'crop_matrix', 'invert_affine', 'apply_affine', 'whole_image_box', 'warp_crop',
-           'crop_box', 'person_box', 'image_problem', 'read_image', 'image_size', 'draw_skeleton']
+           'crop_box', 'person_box', 'joints_box', 'image_problem', 'read_image', 'image_size', 'draw_skeleton']
 
 # %% ../nbs/02a_images.ipynb #56a108fa
 def crop_matrix(center, # (2,) box centre x,y in original pixels
@@ -77,6 +77,21 @@ def person_box(center, # (2,) crop centre x,y
     "The square person box whose crop is (`center`, `side`)."
     w = side / pad
     return [float(center[0]) + 0.5 - w / 2, float(center[1]) + 0.5 - w / 2, w, w]
+
+# %% ../nbs/02a_images.ipynb #5d5528e2
+def joints_box(kps: np.ndarray, # (..., J, 2) x,y joints
+               ok: np.ndarray, # (..., J) bool: the joints to enclose (labelled, or confidently predicted)
+               pad: float = 1.4, # crop side / longer side of the joints' extent: room for hands, feet and the head
+               min_side: float = 16., # floor of the side in pixels: a person folded into a point still gets context
+              ) -> tuple[np.ndarray, np.ndarray]: # centres (..., 2) and sides (...), NaN where fewer than 2 joints
+    "The square crops around joints."
+    k = np.where(ok[..., None], kps, np.nan)
+    few = ok.sum(-1) < 2
+    k[few] = 0                                                    # keeps nanmin quiet; masked below
+    lo, hi = np.nanmin(k, -2), np.nanmax(k, -2)
+    c = np.where(few[..., None], np.nan, (lo + hi) / 2)
+    s = np.where(few, np.nan, np.maximum((hi - lo).max(-1) * pad, min_side))
+    return c.astype(np.float32), s.astype(np.float32)
 
 # %% ../nbs/02a_images.ipynb #9093bd04
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

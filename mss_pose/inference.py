@@ -16,14 +16,14 @@ from torch import nn, Tensor
 import mss_pose
 from .skeleton import JOINT_SETS, JointSet, get_joint_set
 from .heatmaps import decode_heatmaps, rescale_kps
-from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, read_image,
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
                              whole_image_box, warp_crop)
 from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, _arch, load_weights
 
 # %% auto #0
 __all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'save_checkpoint',
            'read_checkpoint', 'load_model', 'shift_heatmaps', 'flip_heatmaps', 'normalise_crops', 'predict_crops',
-           'load_image', 'crop_image', 'predict_image', 'predict_paths']
+           'load_image', 'crop_image', 'refine_boxes', 'predict_image', 'predict_paths']
 
 # %% ../nbs/11_inference.ipynb #ba7c2de9
 SHIPPED_CHECKPOINT = 'mss_small_lsp.pth'
@@ -254,6 +254,20 @@ def _model_device(model: nn.Module) -> torch.device:
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device('cpu')
 
+def _person_pad(model: nn.Module, refine: bool) -> float | None:
+    "The joint-box pad of a model trained on joint boxes, when a second pass is wanted."
+    cfg = getattr(model, 'cfg', None)
+    return getattr(cfg, 'person_pad', None) if refine else None
+
+def refine_boxes(kps: np.ndarray, # (N, J, 2) first-pass joints in original pixels
+                 scores: np.ndarray, # (N, J) their heatmap scores
+                 pad: float, # the model's `cfg.person_pad`
+                 min_score: float = 0.1, # joints below it do not shape the box
+                ) -> list: # (cx, cy, side) per person, or None where fewer than 2 joints are confident (whole image)
+    "Second-pass crops: the square around each person's confident first-pass joints, as in training."
+    c, s = joints_box(kps, scores > min_score, pad)
+    return [None if np.isnan(si) else (float(ci[0]), float(ci[1]), float(si)) for ci, si in zip(c, s)]
+
 def predict_image(model: nn.Module, # returns `MSSOutput`
                   js: str | JointSet, # joint set it predicts
                   img_or_path, # path, bytes, PIL image or (H, W, 3) uint8 RGB array
@@ -262,9 +276,13 @@ def predict_image(model: nn.Module, # returns `MSSOutput`
                   flip: bool = True, # flip test
                   method: str = 'dark', # heatmap decoding
                   shift: float = 0., # flip-test shift in heatmap pixels
+                  refine: bool = True, # no `box`, a model trained on joint boxes: crop again around the first pass's joints
                  ) -> dict: # kps (J, 2) original px, scores (J,), crop, M, out, kps_crop (J, 2) crop px
     "Keypoints of one person in original image pixels."
     js, img = get_joint_set(js), load_image(img_or_path)
+    if box is None and (pad := _person_pad(model, refine)):
+        r = predict_image(model, js, img, None, in_size, flip, method, shift, refine=False)
+        box = refine_boxes(r['kps'][None], r['scores'][None], pad)[0]
     crop, M = crop_image(img, box, _in_size(model, in_size))
     kc, scores, out = predict_crops(model, normalise_crops(crop, _model_device(model)), js, flip, method, shift)
     kc = kc[0].cpu().numpy()
@@ -285,10 +303,11 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
                   bs: int = 16, # batch size
                   flip: bool = True, # flip test
                   device=None, # None: CUDA when available, else CPU
-                  boxes=None, # one (cx, cy, side) per image; None: whole images
+                  boxes=None, # one (cx, cy, side) (or None: the whole image) per image; None: whole images
                   in_size: int | None = None, # crop side; None: `model.cfg.in_size`
                   method: str = 'dark', # heatmap decoding
                   num_workers: int | None = None, # image loading processes; None: 4 on CUDA, 0 on CPU
+                  refine: bool = True, # no `boxes`, a model trained on joint boxes: crop again around the first pass's joints
                  ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
     "Keypoints in original pixels of many images, batched."
     js, paths, dev = get_joint_set(js), [Path(p) for p in paths], default_device(device)
@@ -306,4 +325,7 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
         if dev.type == 'cuda': x = x.contiguous(memory_format=torch.channels_last)
         k, s, _ = predict_crops(model, x, js, flip, method)
         kps.append(apply_affine(k.cpu().numpy(), invert_affine(Ms.numpy())).astype(np.float32)); scores.append(s.cpu().numpy())
-    return np.concatenate(kps), np.concatenate(scores)
+    kps, scores = np.concatenate(kps), np.concatenate(scores)
+    if boxes is None and (pad := _person_pad(model, refine)):
+        return predict_paths(model, js, paths, bs, flip, dev, refine_boxes(kps, scores, pad), in_size, method, num_workers, refine=False)
+    return kps, scores
