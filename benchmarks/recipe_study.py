@@ -11,7 +11,7 @@ variants trained on joint boxes, `pck_whole_2pass`. Writes docs/study/<variant>.
 row to docs/study/results.json (final PCK, images/s, CPU capability). Short runs rank settings by how fast they learn, not by where they end.
 """
 from __future__ import annotations
-import argparse, json, random, time
+import argparse, json, random, shutil, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch
@@ -37,6 +37,11 @@ VARIANTS = {   # name: (config overrides, training settings); everything else as
     'mss-mse':    (dict(MSS, alpha=0.), dict()),              # MSS-Net without the structure term
     'tight':      (dict(person_pad=1.4), dict()),             # crops of the labelled joints' box x 1.4, not the whole image
     'tight-wide': (dict(person_pad=1.4), dict(aug=AugConfig(scale=(0.75, 2.0)))),  # ... zoomed out up to the whole image
+    # the paired ablation (`--epochs 20 --out docs/ablation/paired`): the shipped recipe's crops, MSS parts on and off
+    'tight-mss':  (dict(MSS, person_pad=1.4), dict()),        # full MSS-Net ('sum'), masking aside (a fine-tuning step)
+    'tight-ms':   (dict(MSS, regression=False, alpha=0., person_pad=1.4), dict()),   # multi-scale supervision alone
+    'tight-reg':  (dict(MSS, ms_supervision=False, alpha=0., person_pad=1.4), dict()),  # regression network alone
+    'tight-sa':   (dict(alpha=1.0, person_pad=1.4), dict()),  # structure-aware loss alone, on the plain hourglass
 }
 
 
@@ -61,6 +66,7 @@ def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path
                            aug=tr.get('aug'), num_workers=0, seed=seed, person_pad=cfg.person_pad)
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / 'runs' / name, ignore_errors=True)            # a rerun starts a fresh history
     learn = mss_learner(dls, cfg, path=out / 'runs' / name, amp='auto', save_best=False)
     t = time.time()
     learn.fit_one_cycle(epochs, tr.get('lr', 2e-3), pct_start=tr.get('pct_start', 0.25))
@@ -85,6 +91,7 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('variants', nargs='*'); p.add_argument('--list', action='store_true')
     p.add_argument('--data', default='../shared/data/lspet'); p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--n-train', type=int, default=3500); p.add_argument('--out', type=Path, default=Path('docs/study'))
     a = p.parse_args()
     if a.list or not a.variants: print('\n'.join(f'{k:12s} {v}' for k, v in VARIANTS.items()))
-    for v in a.variants: run(v, a.data, epochs=a.epochs)
+    for v in a.variants: run(v, a.data, n_train=a.n_train, epochs=a.epochs, out=a.out)

@@ -32,7 +32,8 @@ Images where mediapipe finds no person count as misses for all their joints (the
 Joint scores are mediapipe's `visibility`; they play no part in PCK.
 
 Step 2, mss_pose: `load_model(--checkpoint)` (default: the shipped mss_pose/weights/mss_small_lsp.pth) and
-`predict_paths` on the same files, whole image as the person box, flip test on, 'dark' decoding, on `--device` (CPU by
+`predict_paths` on the same files, whole image as the person box (and, for a model trained on joint boxes, a second
+pass on the square around the first pass's confident joints), flip test on, 'dark' decoding, on `--device` (CPU by
 default, fp32): what `mss_pose eval --data DATA --subset valid` does. Both rows are then scored by the project's code
 as `mss_pose eval` scores them: `joint_dists` + `torso_norm` (l_shoulder - r_hip) + `pck` at the threshold of
 `default_metrics('lsp')` (PCK@0.2); unlabelled joints and people without both torso joints are left out.
@@ -176,7 +177,7 @@ def predict_mss(a) -> Path:
         inference_threads=f'{torch.get_num_threads()} (torch)', threads=f"torch.set_num_threads({torch.get_num_threads()}), num_workers=0", device=a.device, precision='fp32',
         batch=a.bs))
     meta = dict(label=f'mss_pose {Path(ck).name} ({cfg.in_size}px, flip)', checkpoint=ck,
-                settings=dict(box='whole image', flip=True, decode='dark', in_size=cfg.in_size), n_no_detection=0)
+                settings=dict(box='whole image' + (', then its joints\' box' if cfg.person_pad else ''), flip=True, decode='dark', in_size=cfg.in_size), n_no_detection=0)
     out = _write_preds('mss_pose', paths, np.concatenate([kps, scores[..., None]], -1), timing, meta, a.out)
     print(f"mss_pose: {len(paths)} images, {timing['img_s']} img/s ({timing['threads']}; CPU time/wall "
           f"{timing['cpu_time_per_wall']}; {cpu_str(cpu_info())}); wrote {out}")
