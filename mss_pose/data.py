@@ -18,7 +18,7 @@ from fastai.data.core import DataLoaders
 from fastcore.basics import patch
 from fasttransform import ItemTransform, Pipeline
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import render_multiscale
+from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size, joints_box,
                              read_image, warp_crop, whole_image_box)
 from .readers import PoseRecord
@@ -214,13 +214,9 @@ def cpu_single_thread(t: torch.Tensor): # a tensor on the device the ops will ru
 class RenderTargets(ItemTransform):
     "After batch: `(img uint8, kps, vis)` -> `(x, kps, weight, *hms)`, ImageNet-normalised `x`, targets finest first."
     _retain, order = False, 100
-    def __init__(self, in_size: int = 256, # input side in pixels
-                 sizes=(64, 32, 16, 8), # target map sides, finest first
-                 sigma: float = 2., # Gaussian std at the finest map
-                 min_sigma: float = 1., # floor for coarse maps, in map pixels
-                ):
+    def __init__(self, codec: HeatmapCodec): # input size, target scales and Gaussian widths
         super().__init__()
-        self.in_size, self.sizes, self.sigma, self.min_sigma = in_size, tuple(sizes), sigma, min_sigma
+        self.codec = codec
 
     def _stats(self, like): return (like.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1), like.new_tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
@@ -232,7 +228,7 @@ class RenderTargets(ItemTransform):
             kps = kps.float()
             mean, std = self._stats(kps)
             x = torch.addcmul(-mean / std, img, 1 / (255 * std))            # (B, 3, H, W) float32, one pass
-            hms, weight = render_multiscale(kps, (vis > 0).float(), self.in_size, self.sizes, self.sigma, self.min_sigma)
+            hms, weight = self.codec.encode(kps, vis)
         return (x, kps, weight, *hms)                                        # hms: (B, J, h_k, w_k), finest first
 
     def decodes(self, b):
@@ -296,15 +292,15 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
     if n_scales < 1 or in_size % (4 * 2 ** (n_scales - 1)):
         raise ValueError(f"in_size {in_size} must be divisible by {4 * 2 ** max(n_scales - 1, 0)} (4 * 2**(n_scales - 1)) for n_scales={n_scales}")
     if len(train_records) < bs: raise ValueError(f"need at least bs={bs} training records for a full batch, got {len(train_records)}")
-    sizes = tuple(in_size // 4 // 2 ** k for k in range(n_scales))
+    codec = HeatmapCodec(in_size, n_scales, sigma, min_sigma)
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     nw = default_num_workers() if num_workers is None else num_workers
     def dl(recs, train):
         ds = PoseDataset(recs, js, in_size, train, aug, item_tfms, seed, person_pad=person_pad)
         return PoseDataLoader(ds, bs=bs, shuffle=train, drop_last=train, num_workers=nw, pin_memory=device.type == 'cuda',
-                              device=device, after_batch=Pipeline([RenderTargets(in_size, sizes, sigma, min_sigma)]))
+                              device=device, after_batch=Pipeline([RenderTargets(codec)]))
     trn, val = dl(train_records, True), dl(valid_records, False)
-    return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=sizes)
+    return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=codec.sizes)
 
 # %% ../nbs/03_data.ipynb #ede78640
 @patch

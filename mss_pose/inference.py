@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 import mss_pose
 from .skeleton import JOINT_SETS, JointSet, get_joint_set
-from .heatmaps import decode_heatmaps, rescale_kps
+from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
                              whole_image_box, warp_crop)
 from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, _arch, load_weights
@@ -206,8 +206,8 @@ def predict_crops(model: nn.Module, # returns `MSSOutput`
     out = MSSOutput([out.final.float(), [h.float() for h in out.hms]])
     if out.final.shape[1] != js.J:
         raise ValueError(f"model predicts {out.final.shape[1]} joints but joint set '{js.name}' has {js.J}")
-    kps, scores = decode_heatmaps(out.final, method)                        # heatmap pixels
-    return rescale_kps(kps, tuple(out.final.shape[-2:]), tuple(x.shape[-2:])), scores, out
+    kps, scores = HeatmapCodec(tuple(x.shape[-2:]), method=method).decode(out.final)
+    return kps, scores, out
 
 # %% ../nbs/11_inference.ipynb #bdce3271
 def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB array (grey and RGBA are converted)

@@ -8,7 +8,7 @@ Docs: https://mss-pose.github.io/mss_pose/loss.html.md"""
 from __future__ import annotations
 import torch
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import rescale_kps, decode_heatmaps
+from .heatmaps import HeatmapCodec
 
 # %% auto #0
 __all__ = ['structure_matrix', 'heatmap_mse', 'structure_aware_loss', 'MSSLoss']
@@ -105,6 +105,6 @@ class MSSLoss:
     def decodes(self, hm: torch.Tensor, # (B, J, h, w) final heatmaps
                ) -> torch.Tensor: # (B, J, 3) x, y in input pixels, score
         "Keypoints in input pixels with their heatmap scores (DARK decoding)."
-        kps, scores = decode_heatmaps(hm)
         h, w = hm.shape[-2:]
-        return torch.cat([rescale_kps(kps, (h, w), (h * self.stride, w * self.stride)), scores[..., None]], -1)
+        kps, scores = HeatmapCodec((h * self.stride, w * self.stride)).decode(hm)
+        return torch.cat([kps, scores[..., None]], -1)

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from fastai.callback.core import Callback
 from fastcore.basics import patch
 from .skeleton import JointSet, get_joint_set, stick_figure
-from .heatmaps import decode_heatmaps, render_heatmaps, rescale_kps
+from .heatmaps import HeatmapCodec, render_heatmaps
 from .readers import PoseRecord
 from .data import apply_affine, draw_skeleton
 from .masking import _box_at, _in_boxes
@@ -199,10 +199,10 @@ def plot_stacks(img, # (H, W, 3) uint8
     if not -len(hms) <= scale < len(hms): raise IndexError(f"scale {scale} out of range for {len(hms)} scales")
     maps = list(hms[scale][:, j]) + ([] if final is None else [_hms(final, js, 'final')[j]])   # each (h, w)
     fig, axs = _figure(len(maps), size=size)
-    H, W_ = img.shape[:2]
+    codec = HeatmapCodec(img.shape[:2])                                                      # maps of any scale -> image pixels
     for i, (ax, m) in enumerate(zip(axs, maps)):
         _overlay(ax, img, m, alpha)
-        pk = rescale_kps(decode_heatmaps(torch.from_numpy(m)[None, None])[0][0, 0], m.shape, (H, W_))
+        pk = codec.decode(torch.from_numpy(m)[None, None])[0][0, 0]
         _mark(ax, pk.numpy())
         ax.set_title('final' if i == hms[0].shape[0] else f"stack {i + 1}", fontsize=9)
     fig.suptitle(f"{js.joints[j]}, {hms[scale].shape[-1]} px scale", fontsize=10)

@@ -194,8 +194,9 @@ def test_normalise_crops():
     x = normalise_crops(crops)
     assert x.shape == (2, 3, 8, 8)
     from mss_pose.data import RenderTargets
+    from mss_pose.heatmaps import HeatmapCodec
     b = (torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(), torch.zeros(2, 14, 2), torch.zeros(2, 14, dtype=torch.uint8))
-    assert torch.allclose(x, RenderTargets(8, (2,))(b)[0], atol=1e-6)               # what training sees
+    assert torch.allclose(x, RenderTargets(HeatmapCodec(8))(b)[0], atol=1e-6)               # what training sees
     with pytest.raises(ValueError, match='expected uint8 RGB crops'): normalise_crops(crops.astype(np.float32))
 
 
