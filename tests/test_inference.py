@@ -12,7 +12,7 @@ from torch import nn
 from mss_pose.heatmaps import render_heatmaps
 from mss_pose.inference import (MissingWeightsError, crop_image, flip_heatmaps, load_image, load_model, normalise_crops,
                                 predict_crops, predict_image, predict_paths, read_checkpoint, save_checkpoint,
-                                shift_heatmaps, shipped_checkpoint)
+                                shipped_checkpoint)
 from mss_pose.model import MSSConfig, MSSNet, MSSOutput
 from mss_pose.readers import read_lsp
 from mss_pose.skeleton import LSP, MPII, JointSet
@@ -99,15 +99,6 @@ def test_shipped_checkpoint():
 
 
 # --- flip test -----------------------------------------------------------------------------------------------------
-
-def test_shift_heatmaps():
-    hm, _ = render_heatmaps(torch.tensor([[[12.4, 9.0]]]), torch.ones(1, 1), 32, sigma=2.)
-    assert torch.equal(shift_heatmaps(hm, 3)[..., 3:], hm[..., :-3])
-    assert torch.equal(shift_heatmaps(hm, 0), hm)
-    assert torch.allclose(shift_heatmaps(hm, -0.5), (hm + shift_heatmaps(hm, -1)) / 2)
-    from mss_pose.heatmaps import decode_heatmaps
-    assert abs(decode_heatmaps(shift_heatmaps(hm, 0.4))[0][0, 0, 0].item() - 12.8) < 0.05
-
 
 def test_flip_test_is_mirror_symmetric_for_any_model(tiny):
     model, _ = tiny
