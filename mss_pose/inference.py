@@ -17,12 +17,12 @@ from .skeleton import JOINT_SETS, JointSet, get_joint_set
 from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
                              whole_image_box, warp_crop)
-from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, _arch, load_weights
+from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, weights_arch, load_weights
 
 # %% auto #0
 __all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'save_checkpoint',
            'read_checkpoint', 'load_model', 'flip_heatmaps', 'normalise_crops', 'predict_crops', 'load_image',
-           'crop_image', 'refine_boxes', 'predict_image', 'predict_paths']
+           'crop_image', 'model_in_size', 'model_device', 'refine_boxes', 'predict_image', 'predict_paths']
 
 # %% ../nbs/11_inference.ipynb #ba7c2de9
 SHIPPED_CHECKPOINT = 'mss_small_lsp.pth'
@@ -89,7 +89,7 @@ def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, JointSet, dict]:
     if path.parent.name == 'models' and run.is_file():
         ck = read_checkpoint(run)
         return ck['cfg'], ck['joint_set'], dict(config_from=str(run))
-    a = _arch(sd)
+    a = weights_arch(sd)
     js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
     cfgs = [] if js is None else [MSSConfig.preset(n, n_joints=js.J, ms_supervision=a['ms_supervision'], regression=a['regression'])
                                   for n in PRESETS]
@@ -228,13 +228,16 @@ def crop_image(img: np.ndarray, # (H, W, 3) uint8
     return warp_crop(img, M, in_size), M
 
 # %% ../nbs/11_inference.ipynb #a84f2257
-def _in_size(model: nn.Module, in_size: int | None) -> int:
+def model_in_size(model: nn.Module, # an `MSSNet` (or any model, when `in_size` is given)
+                  in_size: int | None, # the caller's crop side; None: `model.cfg.in_size`
+                 ) -> int:
     "`in_size`, or the size the model was trained at."
     if in_size is not None: return int(in_size)
     if (cfg := getattr(model, 'cfg', None)) is None: raise ValueError("pass in_size: the model has no `cfg.in_size`")
     return cfg.in_size
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    "Where the model's parameters are (CPU for a model without any)."
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device('cpu')
 
@@ -266,8 +269,8 @@ def predict_image(model: nn.Module, # returns `MSSOutput`
     if box is None and (pad := _person_pad(model, refine)):
         r = predict_image(model, js, img, None, in_size, flip, method, refine=False)
         box = refine_boxes(r['kps'][None], r['scores'][None], pad)[0]
-    crop, M = crop_image(img, box, _in_size(model, in_size))
-    kc, scores, out = predict_crops(model, normalise_crops(crop, _model_device(model)), js, flip, method)
+    crop, M = crop_image(img, box, model_in_size(model, in_size))
+    kc, scores, out = predict_crops(model, normalise_crops(crop, model_device(model)), js, flip, method)
     kc = kc[0].cpu().numpy()
     return dict(kps=apply_affine(kc, invert_affine(M)), scores=scores[0].cpu().numpy(), crop=crop, M=M, out=out, kps_crop=kc)
 
@@ -300,7 +303,7 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
     model = model.to(dev)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
-    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, _in_size(model, in_size)), batch_size=bs,
+    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, model_in_size(model, in_size)), batch_size=bs,
                                      num_workers=nw, pin_memory=dev.type == 'cuda')
     kps, scores = [np.zeros((0, js.J, 2), np.float32)], [np.zeros((0, js.J), np.float32)]
     for crops, Ms in dl:
