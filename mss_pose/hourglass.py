@@ -46,23 +46,23 @@ def n_params(m: nn.Module) -> int:
 class Hourglass(nn.Module):
     "Newell's recursive hourglass; returns the output of every up-sampling level, finest first."
     def __init__(self, depth: int, # down-samplings: 4 takes 64 px to 4 px
-                 nf: int, # channels, the same at every level
+                 n_feats: int, # channels, the same at every level
                 ):
         super().__init__()
         if depth < 1: raise ValueError(f"Hourglass depth must be >= 1, got {depth}")
         self.depth = depth
-        self.up1 = Residual(nf, nf)
-        self.low1 = Residual(nf, nf)
-        self.low2 = Hourglass(depth - 1, nf) if depth > 1 else Residual(nf, nf)
-        self.low3 = Residual(nf, nf)
+        self.up1 = Residual(n_feats, n_feats)
+        self.low1 = Residual(n_feats, n_feats)
+        self.low2 = Hourglass(depth - 1, n_feats) if depth > 1 else Residual(n_feats, n_feats)
+        self.low3 = Residual(n_feats, n_feats)
 
-    def forward(self, x: Tensor, # (B, nf, r, r) with r divisible by 2**depth
-               ) -> list[Tensor]: # `depth` maps (B, nf, r/2**k, r/2**k), k = 0..depth-1
+    def forward(self, x: Tensor, # (B, n_feats, r, r) with r divisible by 2**depth
+               ) -> list[Tensor]: # `depth` maps (B, n_feats, r/2**k, r/2**k), k = 0..depth-1
         up1 = self.up1(x)
-        low1 = self.low1(F.max_pool2d(x, 2))                         # (B, nf, r/2, r/2)
+        low1 = self.low1(F.max_pool2d(x, 2))                         # (B, n_feats, r/2, r/2)
         if self.depth > 1: inner = self.low2(low1); low2 = inner[0]   # deeper levels, finest first
         else: inner, low2 = [], self.low2(low1)                        # bottom: one residual
-        up2 = F.interpolate(self.low3(low2), scale_factor=2, mode='nearest')  # (B, nf, r, r)
+        up2 = F.interpolate(self.low3(low2), scale_factor=2, mode='nearest')  # (B, n_feats, r, r)
         return [up1 + up2, *inner]
 
 # %% ../nbs/04_hourglass.ipynb #575eae90
@@ -135,7 +135,7 @@ def diagram_canvas(ncols: float, # columns of boxes, one unit apart
 
 # %% ../nbs/04_hourglass.ipynb #d426ebdb
 def plot_hourglass(hg, # an `Hourglass`
-                   x: Tensor, # an input batch (B, nf, r, r) it accepts
+                   x: Tensor, # an input batch (B, n_feats, r, r) it accepts
                   ): # a matplotlib `Figure`
     "One hourglass with the shape (C×H×W, one image) of every level, read off a forward pass of `x`."
     d, pre = hg.depth, lambda k: 'low2.' * k
@@ -163,36 +163,36 @@ class StackOut(tuple):
     @property
     def hms(self) -> list[Tensor]: return self[0]           # per stack: (B, J, h, w) at the finest level
     @property
-    def levels(self) -> list[list[Tensor]]: return self[1]  # per stack: `depth` maps (B, nf, h_k, w_k), finest first
+    def levels(self) -> list[list[Tensor]]: return self[1]  # per stack: `depth` maps (B, n_feats, h_k, w_k), finest first
     @property
-    def feat(self) -> Tensor: return self[2]                # (B, nf, h, w) features of the last stack
+    def feat(self) -> Tensor: return self[2]                # (B, n_feats, h, w) features of the last stack
 
 # %% ../nbs/04_hourglass.ipynb #e0c077ac
 class StackedHourglass(nn.Module):
     "Newell's stacked hourglass (hg.lua): stem, `n_stacks` hourglasses with heads, and the merges between them."
     def __init__(self, n_stacks: int = 8, # S: hourglasses in a row
-                 nf: int = 256, # channels inside the hourglasses
+                 n_feats: int = 256, # channels inside the hourglasses
                  n_joints: int = 16, # J: heatmaps per stack
                  depth: int = 4, # down-samplings per hourglass
                 ):
         super().__init__()
         self.stem = nn.Sequential(conv_bn_relu(3, 64, 7, 2), Residual(64, 128), nn.MaxPool2d(2),
-                                  Residual(128, 128), Residual(128, nf))
+                                  Residual(128, 128), Residual(128, n_feats))
         S = n_stacks
-        self.hgs = nn.ModuleList(Hourglass(depth, nf) for _ in range(S))
-        self.res = nn.ModuleList(Residual(nf, nf) for _ in range(S))
-        self.lin = nn.ModuleList(conv_bn_relu(nf, nf) for _ in range(S))
-        self.head = nn.ModuleList(nn.Conv2d(nf, n_joints, 1) for _ in range(S))
-        self.merge_feat = nn.ModuleList(nn.Conv2d(nf, nf, 1) for _ in range(S - 1))
-        self.merge_hm = nn.ModuleList(nn.Conv2d(n_joints, nf, 1) for _ in range(S - 1))
+        self.hgs = nn.ModuleList(Hourglass(depth, n_feats) for _ in range(S))
+        self.res = nn.ModuleList(Residual(n_feats, n_feats) for _ in range(S))
+        self.lin = nn.ModuleList(conv_bn_relu(n_feats, n_feats) for _ in range(S))
+        self.head = nn.ModuleList(nn.Conv2d(n_feats, n_joints, 1) for _ in range(S))
+        self.merge_feat = nn.ModuleList(nn.Conv2d(n_feats, n_feats, 1) for _ in range(S - 1))
+        self.merge_hm = nn.ModuleList(nn.Conv2d(n_joints, n_feats, 1) for _ in range(S - 1))
 
     def forward(self, x: Tensor, # (B, 3, H, W)
                ) -> StackOut:
-        inter = self.stem(x)                                      # (B, nf, H/4, W/4)
+        inter = self.stem(x)                                      # (B, n_feats, H/4, W/4)
         hms, levels = [], []
         for i, hg in enumerate(self.hgs):
             lv = hg(inter)                                        # depth maps, finest first
-            feat = self.lin[i](self.res[i](lv[0]))                # (B, nf, H/4, W/4)
+            feat = self.lin[i](self.res[i](lv[0]))                # (B, n_feats, H/4, W/4)
             hm = self.head[i](feat)                               # (B, J, H/4, W/4)
             hms.append(hm); levels.append(lv)
             if i < len(self.hgs) - 1: inter = inter + self.merge_feat[i](feat) + self.merge_hm[i](hm)

@@ -53,11 +53,11 @@ class MSSLoss:
                  structure: str = 'sum', # reading of the structure term: 'sum' or 'mean' (see above)
                  scale_weights=None, # weight per scale, finest first; None: each map's pixel count over the finest's (1, 1/4, 1/16, ...)
                  final_weight: float = 1.0, # weight of the loss on the final heatmaps
-                 stride: int = 4, # input pixels per finest-heatmap pixel
+                 hm_stride: int = 4, # input pixels per finest-heatmap pixel
                  reduction: str = 'mean', # 'mean', 'sum' or 'none' (per sample)
                 ):
         self.js, self.alpha, self.scale_weights, self.final_weight = get_joint_set(js), alpha, scale_weights, final_weight
-        self.groups, self.stride, self.reduction, self.structure = structure_matrix(self.js), stride, reduction, structure
+        self.groups, self.hm_stride, self.reduction, self.structure = structure_matrix(self.js), hm_stride, reduction, structure
 
     @classmethod
     def for_config(cls, js, cfg, **kwargs):
@@ -106,5 +106,5 @@ class MSSLoss:
                ) -> torch.Tensor: # (B, J, 3) x, y in input pixels, score
         "Keypoints in input pixels with their heatmap scores (DARK decoding)."
         h, w = hm.shape[-2:]
-        kps, scores = HeatmapCodec((h * self.stride, w * self.stride)).decode(hm)
+        kps, scores = HeatmapCodec((h * self.hm_stride, w * self.hm_stride)).decode(hm)
         return torch.cat([kps, scores[..., None]], -1)

@@ -62,9 +62,9 @@ class MSSConfig:
         rf = self.n_feats // 2 if self.reg_feats is None else self.reg_feats
         if not (_positive_int(rf) and rf % 2 == 0):
             raise ValueError(f"MSSConfig.reg_feats (default n_feats // 2) must be a positive even int, got {rf!r}")
-        if self.in_size % self.stride: raise ValueError(
-            f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.stride} (depth={self.depth}); "
-            f"use e.g. {max(1, round(self.in_size / self.stride)) * self.stride}")
+        if self.in_size % self.size_multiple: raise ValueError(
+            f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.size_multiple} (depth={self.depth}); "
+            f"use e.g. {max(1, round(self.in_size / self.size_multiple)) * self.size_multiple}")
         if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
             raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
         if self.structure not in ('sum', 'mean'): raise ValueError(f"MSSConfig.structure must be 'sum' or 'mean', got {self.structure!r}")
@@ -76,7 +76,7 @@ class MSSConfig:
             raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
 
     @property
-    def stride(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
+    def size_multiple(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
     @property
     def out_size(self) -> int: return self.in_size // 4   # side of the final (finest) heatmaps
     @property
@@ -131,8 +131,8 @@ class MSSNet(nn.Module):
         if shape[1] != 3: raise ValueError(f"MSSNet expects 3 (RGB) channels, got {shape[1]} in shape {shape}")
         H, W = shape[-2:]
         if H != W: raise ValueError(f"MSSNet expects square inputs, got H={H} != W={W}")
-        if H % self.cfg.stride: raise ValueError(
-            f"MSSNet input size {H} is not divisible by 4 * 2**depth = {self.cfg.stride} (depth={self.cfg.depth})")
+        if H % self.cfg.size_multiple: raise ValueError(
+            f"MSSNet input size {H} is not divisible by 4 * 2**depth = {self.cfg.size_multiple} (depth={self.cfg.depth})")
 
     def forward(self, x: Tensor, # (B, 3, H, W) normalised images
                ) -> MSSOutput:
