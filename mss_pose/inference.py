@@ -47,7 +47,6 @@ def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or
                    ) -> Path:
     "Save `model` with its config and joint set in the mss_pose checkpoint format."
     js, path = get_joint_set(js), Path(path)
-    if cfg.n_joints != js.J: raise ValueError(f"cfg.n_joints={cfg.n_joints} but joint set '{js.name}' has {js.J} joints")
     model = getattr(model, '_orig_mod', model)
     model = getattr(model, 'module', model)
     if isinstance(model, MSSNet) and model.cfg != cfg: raise ValueError(f"model was built with {model.cfg}, not with cfg={cfg}")
@@ -144,8 +143,6 @@ def flip_heatmaps(model: nn.Module, # returns `MSSOutput`
     B = x.shape[0]
     out = model(torch.cat([x, x.flip(-1)]))                        # one pass over (2B, 3, H, W)
     fi = torch.as_tensor(np.asarray(flip_index), device=x.device, dtype=torch.long)
-    if fi.shape != (out.final.shape[1],):
-        raise ValueError(f"flip_index has {fi.numel()} entries but the model predicts {out.final.shape[1]} joints")
     back = out.final[B:].flip(-1)[:, fi]                           # (B, J, h, w)
     return MSSOutput([(out.final[:B] + back) / 2, [h[:B] for h in out.hms]])
 
@@ -188,8 +185,6 @@ def predict_crops(model: nn.Module, # returns `MSSOutput`
     with torch.no_grad(), _eval_mode(model), _autocast(x.device):
         out = flip_heatmaps(model, x, js.flip_index) if flip else model(x)
     out = MSSOutput([out.final.float(), [h.float() for h in out.hms]])
-    if out.final.shape[1] != js.J:
-        raise ValueError(f"model predicts {out.final.shape[1]} joints but joint set '{js.name}' has {js.J}")
     kps, scores = HeatmapCodec(tuple(x.shape[-2:]), method=method).decode(out.final)
     return kps, scores, out
 

@@ -71,9 +71,6 @@ class MSSLoss:
         if len(targets) < len(pred.hms):
             raise ValueError(f"model predicts {len(pred.hms)} scales but the batch has {len(targets)} target scales")
         for k, (p, t) in enumerate(zip(pred.hms, targets)):
-            if p.shape[2] != self.js.J or t.shape[1] != self.js.J:
-                raise ValueError(f"joint count mismatch at scale {k}: model {p.shape[2]}, targets {t.shape[1]}, "
-                                 f"joint set '{self.js.name}' has {self.js.J}")
             if p.shape[0] != t.shape[0] or p.shape[-2:] != t.shape[-2:]:
                 raise ValueError(f"scale {k}: prediction {tuple(p.shape)} does not match target {tuple(t.shape)}")
 
