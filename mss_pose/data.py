@@ -18,7 +18,7 @@ from fastai.data.core import DataLoaders
 from fastcore.basics import patch
 from fasttransform import ItemTransform, Pipeline
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import render_multiscale
+from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size, joints_box,
                              read_image, warp_crop, whole_image_box)
 from .readers import PoseRecord
@@ -128,78 +128,69 @@ class PoseDataset(torch.utils.data.Dataset):
         whole = np.isnan(self.centers[i, 0]) or np.isnan(self.sizes[i])
         return crop_matrix(*self._box(i, image_size(self.records[i].image) if whole else (0, 0)), self.in_size)
 
-# %% ../nbs/03_data.ipynb #d0dbe78a
-@patch
-def _box(self: PoseDataset, i: int, hw: tuple[int, int]) -> tuple[np.ndarray, float]:
-    "Box centre and side of record `i` in an image of size `hw`; the whole image where the record has none."
-    c, s = self.centers[i], self.sizes[i]
-    wc, ws = whole_image_box(hw)
-    return (wc if np.isnan(c[0]) else c), (ws if np.isnan(s) else float(s))
+    def _box(self, i: int, hw: tuple[int, int]) -> tuple[np.ndarray, float]:
+        "Box centre and side of record `i` in an image of size `hw`; the whole image where the record has none."
+        c, s = self.centers[i], self.sizes[i]
+        wc, ws = whole_image_box(hw)
+        return (wc if np.isnan(c[0]) else c), (ws if np.isnan(s) else float(s))
 
-@patch
-def _rng(self: PoseDataset, i: int) -> np.random.Generator:
-    "A generator for one call, seeded by (seed, epoch, worker, call count, index)."
-    wi = torch.utils.data.get_worker_info()
-    self._calls += 1
-    return np.random.default_rng([self.seed, self.epoch, 0 if wi is None else wi.id + 1, self._calls, i])
+    def _rng(self, i: int) -> np.random.Generator:
+        "A generator for one call, seeded by (seed, epoch, worker, call count, index)."
+        wi = torch.utils.data.get_worker_info()
+        self._calls += 1
+        return np.random.default_rng([self.seed, self.epoch, 0 if wi is None else wi.id + 1, self._calls, i])
 
-@patch
-def _matrix(self: PoseDataset, i: int, hw, rng: np.random.Generator | None) -> tuple[np.ndarray, bool]:
-    "Original -> crop matrix of record `i` (random scale, rotation, flip and shift when `rng` is given) and whether it flips."
-    (c, s), a, S = self._box(i, hw), self.aug, self.in_size
-    if rng is None or not a.geometric: return crop_matrix(c, s, S), False
-    sc = rng.uniform(*a.scale)
-    rot = rng.uniform(-a.rot, a.rot) if rng.random() < a.rot_p else 0.
-    flip = bool(rng.random() < a.flip_p)
-    return crop_matrix(c, s * sc, S, rot, flip, rng.uniform(-a.shift, a.shift, 2) * S), flip
+    def _matrix(self, i: int, hw, rng: np.random.Generator | None) -> tuple[np.ndarray, bool]:
+        "Original -> crop matrix of record `i` (random scale, rotation, flip and shift when `rng` is given) and whether it flips."
+        (c, s), a, S = self._box(i, hw), self.aug, self.in_size
+        if rng is None or not a.geometric: return crop_matrix(c, s, S), False
+        sc = rng.uniform(*a.scale)
+        rot = rng.uniform(-a.rot, a.rot) if rng.random() < a.rot_p else 0.
+        flip = bool(rng.random() < a.flip_p)
+        return crop_matrix(c, s * sc, S, rot, flip, rng.uniform(-a.shift, a.shift, 2) * S), flip
 
-# %% ../nbs/03_data.ipynb #5323eadb
-@patch
-def _load(self: PoseDataset, i: int) -> tuple[int, np.ndarray | None]:
-    "Index and BGR image of sample `i`; an unreadable image is skipped (train) or left as None (valid), with a warning."
-    tried = []
-    for _ in range(self.max_retries + 1):
-        img = read_image(self.records[i].image)
-        if img is not None: return i, img
-        f = self.records[i].image
-        tried.append(str(f))
-        warnings.warn(f"{f}: {image_problem(f) or 'could not be decoded'}; sample {i} skipped", stacklevel=2)
-        if not self.train: return i, None
-        i = (i + 1) % len(self)
-    raise RuntimeError(f"{len(tried)} images in a row could not be read, giving up: {tried}")
+    def _load(self, i: int) -> tuple[int, np.ndarray | None]:
+        "Index and BGR image of sample `i`; an unreadable image is skipped (train) or left as None (valid), with a warning."
+        tried = []
+        for _ in range(self.max_retries + 1):
+            img = read_image(self.records[i].image)
+            if img is not None: return i, img
+            f = self.records[i].image
+            tried.append(str(f))
+            warnings.warn(f"{f}: {image_problem(f) or 'could not be decoded'}; sample {i} skipped", stacklevel=2)
+            if not self.train: return i, None
+            i = (i + 1) % len(self)
+        raise RuntimeError(f"{len(tried)} images in a row could not be read, giving up: {tried}")
 
-@patch
-def _to_tensors(self: PoseDataset, item) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Check the numpy item `(img, kps, vis)` and convert it to `(img (3, S, S) uint8, kps, vis)` tensors."
-    if not (isinstance(item, (tuple, list)) and len(item) == 3):
-        raise TypeError(f"item_tfms must return the item (img, kps, vis), got {type(item).__name__} of length {len(item) if hasattr(item, '__len__') else '?'}")
-    img, kps, vis = item
-    S, J = self.in_size, self.js.J
-    if np.shape(img) != (S, S, 3) or np.shape(kps) != (J, 2) or np.shape(vis) != (J,):
-        raise ValueError(f"item_tfms must keep shapes img ({S}, {S}, 3), kps ({J}, 2), vis ({J},); "
-                         f"got {np.shape(img)}, {np.shape(kps)}, {np.shape(vis)}")
-    return (torch.from_numpy(np.ascontiguousarray(np.asarray(img, np.uint8).transpose(2, 0, 1))),
-            torch.from_numpy(np.asarray(kps, np.float32)), torch.from_numpy(np.asarray(vis, np.uint8)))
+    def _to_tensors(self, item) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        "Check the numpy item `(img, kps, vis)` and convert it to `(img (3, S, S) uint8, kps, vis)` tensors."
+        if not (isinstance(item, (tuple, list)) and len(item) == 3):
+            raise TypeError(f"item_tfms must return the item (img, kps, vis), got {type(item).__name__} of length {len(item) if hasattr(item, '__len__') else '?'}")
+        img, kps, vis = item
+        S, J = self.in_size, self.js.J
+        if np.shape(img) != (S, S, 3) or np.shape(kps) != (J, 2) or np.shape(vis) != (J,):
+            raise ValueError(f"item_tfms must keep shapes img ({S}, {S}, 3), kps ({J}, 2), vis ({J},); "
+                             f"got {np.shape(img)}, {np.shape(kps)}, {np.shape(vis)}")
+        return (torch.from_numpy(np.ascontiguousarray(np.asarray(img, np.uint8).transpose(2, 0, 1))),
+                torch.from_numpy(np.asarray(kps, np.float32)), torch.from_numpy(np.asarray(vis, np.uint8)))
 
-# %% ../nbs/03_data.ipynb #a20cd1d7
-@patch
-def __getitem__(self: PoseDataset, i: int):
-    "Crop (and augment) sample `i`: `(img uint8 (3, S, S), kps float32 (J, 2), vis uint8 (J,))`."
-    i, S = int(i), self.in_size
-    rng = self._rng(i) if self.aug.enabled else None
-    i, img = self._load(i)
-    if img is None:                                                  # unreadable validation image: blank, no weight
-        return self._to_tensors((np.zeros((S, S, 3), np.uint8), np.zeros((self.js.J, 2), np.float32), np.zeros(self.js.J, np.uint8)))
-    M, flip = self._matrix(i, img.shape[:2], rng)
-    crop = warp_crop(img, M, S)
-    kps, vis = apply_affine(self.kps[i], M), self.vis[i]             # (J, 2) crop pixels
-    if flip: kps, vis = kps[self.js.flip_index], vis[self.js.flip_index]   # a mirrored left joint is a right joint
-    out = ((kps < -0.5) | (kps > S - 0.5)).any(-1)                    # left the crop: keep finite coords, no weight
-    vis = np.where(out, 0, vis).astype(np.uint8)
-    crop = colour_jitter(crop, self.aug, rng) if rng is not None and self.aug.colour else cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
-    item = (crop, kps, vis)
-    if self.tfms is not None: item = self.tfms(item)
-    return self._to_tensors(item)
+    def __getitem__(self, i: int):
+        "Crop (and augment) sample `i`: `(img uint8 (3, S, S), kps float32 (J, 2), vis uint8 (J,))`."
+        i, S = int(i), self.in_size
+        rng = self._rng(i) if self.aug.enabled else None
+        i, img = self._load(i)
+        if img is None:                                                  # unreadable validation image: blank, no weight
+            return self._to_tensors((np.zeros((S, S, 3), np.uint8), np.zeros((self.js.J, 2), np.float32), np.zeros(self.js.J, np.uint8)))
+        M, flip = self._matrix(i, img.shape[:2], rng)
+        crop = warp_crop(img, M, S)
+        kps, vis = apply_affine(self.kps[i], M), self.vis[i]             # (J, 2) crop pixels
+        if flip: kps, vis = kps[self.js.flip_index], vis[self.js.flip_index]   # a mirrored left joint is a right joint
+        out = ((kps < -0.5) | (kps > S - 0.5)).any(-1)                    # left the crop: keep finite coords, no weight
+        vis = np.where(out, 0, vis).astype(np.uint8)
+        crop = colour_jitter(crop, self.aug, rng) if rng is not None and self.aug.colour else cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        item = (crop, kps, vis)
+        if self.tfms is not None: item = self.tfms(item)
+        return self._to_tensors(item)
 
 # %% ../nbs/03_data.ipynb #ffd4dacd
 @contextmanager
@@ -214,13 +205,9 @@ def cpu_single_thread(t: torch.Tensor): # a tensor on the device the ops will ru
 class RenderTargets(ItemTransform):
     "After batch: `(img uint8, kps, vis)` -> `(x, kps, weight, *hms)`, ImageNet-normalised `x`, targets finest first."
     _retain, order = False, 100
-    def __init__(self, in_size: int = 256, # input side in pixels
-                 sizes=(64, 32, 16, 8), # target map sides, finest first
-                 sigma: float = 2., # Gaussian std at the finest map
-                 min_sigma: float = 1., # floor for coarse maps, in map pixels
-                ):
+    def __init__(self, codec: HeatmapCodec): # input size, target scales and Gaussian widths
         super().__init__()
-        self.in_size, self.sizes, self.sigma, self.min_sigma = in_size, tuple(sizes), sigma, min_sigma
+        self.codec = codec
 
     def _stats(self, like): return (like.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1), like.new_tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
@@ -232,7 +219,7 @@ class RenderTargets(ItemTransform):
             kps = kps.float()
             mean, std = self._stats(kps)
             x = torch.addcmul(-mean / std, img, 1 / (255 * std))            # (B, 3, H, W) float32, one pass
-            hms, weight = render_multiscale(kps, (vis > 0).float(), self.in_size, self.sizes, self.sigma, self.min_sigma)
+            hms, weight = self.codec.encode(kps, vis)
         return (x, kps, weight, *hms)                                        # hms: (B, J, h_k, w_k), finest first
 
     def decodes(self, b):
@@ -296,15 +283,15 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
     if n_scales < 1 or in_size % (4 * 2 ** (n_scales - 1)):
         raise ValueError(f"in_size {in_size} must be divisible by {4 * 2 ** max(n_scales - 1, 0)} (4 * 2**(n_scales - 1)) for n_scales={n_scales}")
     if len(train_records) < bs: raise ValueError(f"need at least bs={bs} training records for a full batch, got {len(train_records)}")
-    sizes = tuple(in_size // 4 // 2 ** k for k in range(n_scales))
+    codec = HeatmapCodec(in_size, n_scales, sigma, min_sigma)
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     nw = default_num_workers() if num_workers is None else num_workers
     def dl(recs, train):
         ds = PoseDataset(recs, js, in_size, train, aug, item_tfms, seed, person_pad=person_pad)
         return PoseDataLoader(ds, bs=bs, shuffle=train, drop_last=train, num_workers=nw, pin_memory=device.type == 'cuda',
-                              device=device, after_batch=Pipeline([RenderTargets(in_size, sizes, sigma, min_sigma)]))
+                              device=device, after_batch=Pipeline([RenderTargets(codec)]))
     trn, val = dl(train_records, True), dl(valid_records, False)
-    return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=sizes)
+    return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=codec.sizes)
 
 # %% ../nbs/03_data.ipynb #ede78640
 @patch

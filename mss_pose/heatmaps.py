@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['rescale_kps', 'render_heatmaps', 'scale_sigmas', 'render_multiscale', 'get_max_preds', 'quarter_offset',
-           'gaussian_blur', 'dark_kernel', 'dark_refine', 'decode_heatmaps']
+           'gaussian_blur', 'dark_kernel', 'dark_refine', 'decode_heatmaps', 'HeatmapCodec']
 
 # %% ../nbs/01_heatmaps.ipynb #4f2f8ebc
 def _hw(size) -> tuple[int, int]:
@@ -151,3 +151,31 @@ def decode_heatmaps(hm: torch.Tensor, # (B, J, h, w)
     elif method == 'dark': kps = dark_refine(hm, kps, blur_kernel)
     elif method != 'argmax': raise ValueError(f"unknown decode method {method!r}; use 'argmax', 'quarter' or 'dark'")
     return kps, scores
+
+# %% ../nbs/01_heatmaps.ipynb #4dfbee56
+class HeatmapCodec:
+    "Joints in input pixels <-> heatmaps: Gaussian targets at every supervised scale, keypoints with scores back."
+    def __init__(self, in_size, # int or (h, w) of the network input
+                 n_scales: int = 1, # target maps: in_size/4, /8, ... finest first
+                 sigma: float = 2., # Gaussian std at the finest map, in map pixels
+                 min_sigma: float = 1., # floor for coarse maps, in map pixels
+                 method: str = 'dark', # decoding: 'argmax', 'quarter' or 'dark'
+                ):
+        self.in_size, self.n_scales, self.sigma, self.min_sigma, self.method = in_size, n_scales, sigma, min_sigma, method
+        h, w = _hw(in_size)
+        self.sizes = tuple(in_size // 4 // 2 ** k if isinstance(in_size, int) else (h // 4 // 2 ** k, w // 4 // 2 ** k)
+                           for k in range(n_scales))  # finest first
+
+    def encode(self, kps: torch.Tensor, # (B, J, 2) x,y in input pixels
+               vis: torch.Tensor, # (B, J) > 0 for labelled joints
+              ) -> tuple[list[torch.Tensor], torch.Tensor]: # [hm (B, J, h_k, w_k)] finest first, weight (B, J)
+        "Targets at every scale, and the weight of each joint (0: unlabelled or outside the input)."
+        return render_multiscale(kps, (vis > 0).to(kps.dtype), self.in_size, self.sizes, self.sigma, self.min_sigma)
+
+    def decode(self, hm: torch.Tensor, # (B, J, h, w) heatmaps of any scale
+              ) -> tuple[torch.Tensor, torch.Tensor]: # kps (B, J, 2) x,y in input pixels; scores (B, J)
+        "Keypoints in input pixels and their heatmap scores."
+        kps, scores = decode_heatmaps(hm, self.method)                      # map pixels
+        return rescale_kps(kps, tuple(hm.shape[-2:]), self.in_size), scores
+
+    def __repr__(self): return f"HeatmapCodec(in_size={self.in_size}, sizes={self.sizes}, sigma={self.sigma}, method={self.method!r})"

@@ -11,8 +11,9 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['conv_bn_relu', 'Residual', 'n_params', 'Hourglass', 'layer_shapes', 'plot_hourglass', 'StackOut', 'StackedHourglass',
-           'plot_stacked_hourglass']
+__all__ = ['conv_bn_relu', 'Residual', 'n_params', 'Hourglass', 'layer_shapes', 'diagram_legend', 'chw', 'diagram_block',
+           'diagram_arrow', 'diagram_canvas', 'plot_hourglass', 'StackOut', 'StackedHourglass', 'stack_layer_names',
+           'draw_stacks', 'plot_stacked_hourglass']
 
 # %% ../nbs/04_hourglass.ipynb #f8f0dda7
 def conv_bn_relu(cin: int, cout: int, ks: int = 1, stride: int = 1) -> nn.Sequential:
@@ -45,23 +46,23 @@ def n_params(m: nn.Module) -> int:
 class Hourglass(nn.Module):
     "Newell's recursive hourglass; returns the output of every up-sampling level, finest first."
     def __init__(self, depth: int, # down-samplings: 4 takes 64 px to 4 px
-                 nf: int, # channels, the same at every level
+                 n_feats: int, # channels, the same at every level
                 ):
         super().__init__()
         if depth < 1: raise ValueError(f"Hourglass depth must be >= 1, got {depth}")
         self.depth = depth
-        self.up1 = Residual(nf, nf)
-        self.low1 = Residual(nf, nf)
-        self.low2 = Hourglass(depth - 1, nf) if depth > 1 else Residual(nf, nf)
-        self.low3 = Residual(nf, nf)
+        self.up1 = Residual(n_feats, n_feats)
+        self.low1 = Residual(n_feats, n_feats)
+        self.low2 = Hourglass(depth - 1, n_feats) if depth > 1 else Residual(n_feats, n_feats)
+        self.low3 = Residual(n_feats, n_feats)
 
-    def forward(self, x: Tensor, # (B, nf, r, r) with r divisible by 2**depth
-               ) -> list[Tensor]: # `depth` maps (B, nf, r/2**k, r/2**k), k = 0..depth-1
+    def forward(self, x: Tensor, # (B, n_feats, r, r) with r divisible by 2**depth
+               ) -> list[Tensor]: # `depth` maps (B, n_feats, r/2**k, r/2**k), k = 0..depth-1
         up1 = self.up1(x)
-        low1 = self.low1(F.max_pool2d(x, 2))                         # (B, nf, r/2, r/2)
+        low1 = self.low1(F.max_pool2d(x, 2))                         # (B, n_feats, r/2, r/2)
         if self.depth > 1: inner = self.low2(low1); low2 = inner[0]   # deeper levels, finest first
         else: inner, low2 = [], self.low2(low1)                        # bottom: one residual
-        up2 = F.interpolate(self.low3(low2), scale_factor=2, mode='nearest')  # (B, nf, r, r)
+        up2 = F.interpolate(self.low3(low2), scale_factor=2, mode='nearest')  # (B, n_feats, r, r)
         return [up1 + up2, *inner]
 
 # %% ../nbs/04_hourglass.ipynb #575eae90
@@ -86,31 +87,45 @@ def layer_shapes(model: nn.Module, # any module
 _COLOURS = dict(data='#eeeeee', backbone='#cfe2f3', heatmaps='#fce5cd', mss='#d9ead3', out='#f4cccc')
 _KINDS = dict(backbone='stacked hourglass', heatmaps='supervised heatmaps', mss='MSS-Net additions', out='output')
 
-def _legend(ax, *kinds: str):
+def diagram_legend(ax, # axes of `diagram_canvas`
+                   *kinds: str, # box kinds to explain: 'backbone', 'heatmaps', 'mss', 'out'
+                  ):
     "A legend of box colours, lower left."
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(fc=_COLOURS[k], ec='0.35', label=_KINDS[k]) for k in kinds], loc='lower left', fontsize=7, frameon=False)
 
-def _chw(s) -> str: return '×'.join(str(v) for v in s[1:])       # (B, C, H, W) -> 'C×H×W' of one image
+def chw(s, # a batch shape (B, C, H, W)
+       ) -> str: # 'C×H×W', the shape of one image
+    "A box label for a tensor shape."
+    return '×'.join(str(v) for v in s[1:])
 
-def _block(ax, xy, text: str, kind: str = 'backbone', w: float = 0.9, h: float = 0.62):
-    "A rounded box centred at `xy` with `text`, coloured by `kind` (a key of `_COLOURS`)."
+def diagram_block(ax, # axes of `diagram_canvas`
+                  xy, # centre, in box units
+                  text: str, # label
+                  kind: str = 'backbone', # colour: 'data', 'backbone', 'heatmaps', 'mss' or 'out'
+                  w: float = 0.9, h: float = 0.62, # size, in box units
+                 ):
+    "A rounded box centred at `xy` with `text`, coloured by `kind`."
     from matplotlib.patches import FancyBboxPatch
     ax.add_patch(FancyBboxPatch((xy[0] - w / 2, xy[1] - h / 2), w, h, boxstyle='round,pad=0,rounding_size=0.06',
                                 fc=_COLOURS[kind], ec='0.35', lw=0.8, zorder=2))
     ax.text(*xy, text, ha='center', va='center', fontsize=7.5, zorder=3)
 
-def _arrow(ax, a, b, text: str | None = None, rad: float = 0.):
+def diagram_arrow(ax, # axes of `diagram_canvas`
+                  a, b, # start and end points, in box units
+                  text: str | None = None, # label at its middle
+                  rad: float = 0., # curvature; 0: straight
+                 ):
     "An arrow from point `a` to point `b` (box edges are the caller's business), with a label at its middle."
     ax.annotate('', b, a, arrowprops=dict(arrowstyle='-|>', color='0.3', lw=0.9, shrinkA=0, shrinkB=0,
                                           connectionstyle=f'arc3,rad={rad}'), zorder=1)
     if text: ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha='center', va='center', fontsize=6.5, color='0.25',
                      bbox=dict(fc='w', ec='none', pad=0.5), zorder=1.5)
 
-def _canvas(ncols: float, # columns of boxes, one unit apart
-            bottom: float, top: float = 0.55, # y range in box units (rows are one unit apart, y upwards)
-            scale: float = 0.95, # inches per unit
-           ):
+def diagram_canvas(ncols: float, # columns of boxes, one unit apart
+                   bottom: float, top: float = 0.55, # y range in box units (rows are one unit apart, y upwards)
+                   scale: float = 0.95, # inches per unit
+                  ): # (Figure, axes)
     "A pyplot-free figure with one frameless axes in box units."
     from matplotlib.figure import Figure
     fig = Figure(figsize=(ncols * scale, (top - bottom) * scale * 0.9), layout='constrained')
@@ -120,25 +135,25 @@ def _canvas(ncols: float, # columns of boxes, one unit apart
 
 # %% ../nbs/04_hourglass.ipynb #d426ebdb
 def plot_hourglass(hg, # an `Hourglass`
-                   x: Tensor, # an input batch (B, nf, r, r) it accepts
+                   x: Tensor, # an input batch (B, n_feats, r, r) it accepts
                   ): # a matplotlib `Figure`
     "One hourglass with the shape (C×H×W, one image) of every level, read off a forward pass of `x`."
     d, pre = hg.depth, lambda k: 'low2.' * k
     s = layer_shapes(hg, x, ['', pre(d)[:-1]] + [pre(k) + 'low1' for k in range(d - 1)])
     down = [tuple(x.shape)] + [s[pre(k) + 'low1'] for k in range(d - 1)]          # input of each level, finest first
     outs, size = s[''], lambda sh: 0.34 + 0.3 * sh[-1] / x.shape[-1]              # box height grows with resolution
-    fig, ax = _canvas(2 * d + 1, -d - 0.45)
+    fig, ax = diagram_canvas(2 * d + 1, -d - 0.45)
     for k in range(d):
         h = size(down[k])
-        _block(ax, (k, -k), f"{'input' if k == 0 else 'low1'}\n{_chw(down[k])}", 'data' if k == 0 else 'backbone', h=h)
-        _block(ax, (d, -k), f"up1\n{_chw(outs[k])}", h=h)
-        _block(ax, (2 * d - k, -k), f"out {k}\n{_chw(outs[k])}", 'out', h=h)
-        _arrow(ax, (k + 0.45, -k), (d - 0.45, -k))
-        _arrow(ax, (d + 0.45, -k), (2 * d - k - 0.45, -k), 'add' if k < d - 1 else None)
-        _arrow(ax, (k + 0.25, -k - h / 2), (k + 0.75, -k - 1 + size(outs[min(k + 1, d - 1)]) / 2), 'pool, low1')
-        _arrow(ax, (2 * d - k - 0.75, -k - 1 + 0.2), (2 * d - k - 0.25, -k - h / 2), 'low3, ×2')
-    _block(ax, (d, -d), f"low2 (bottom)\n{_chw(s[pre(d)[:-1]])}", h=size(s[pre(d)[:-1]]))
-    ax.set_title(f"Hourglass(depth={d}): {_chw(x.shape)} in, {d} maps out (out 0 finest), C×H×W per image", fontsize=9)
+        diagram_block(ax, (k, -k), f"{'input' if k == 0 else 'low1'}\n{chw(down[k])}", 'data' if k == 0 else 'backbone', h=h)
+        diagram_block(ax, (d, -k), f"up1\n{chw(outs[k])}", h=h)
+        diagram_block(ax, (2 * d - k, -k), f"out {k}\n{chw(outs[k])}", 'out', h=h)
+        diagram_arrow(ax, (k + 0.45, -k), (d - 0.45, -k))
+        diagram_arrow(ax, (d + 0.45, -k), (2 * d - k - 0.45, -k), 'add' if k < d - 1 else None)
+        diagram_arrow(ax, (k + 0.25, -k - h / 2), (k + 0.75, -k - 1 + size(outs[min(k + 1, d - 1)]) / 2), 'pool, low1')
+        diagram_arrow(ax, (2 * d - k - 0.75, -k - 1 + 0.2), (2 * d - k - 0.25, -k - h / 2), 'low3, ×2')
+    diagram_block(ax, (d, -d), f"low2 (bottom)\n{chw(s[pre(d)[:-1]])}", h=size(s[pre(d)[:-1]]))
+    ax.set_title(f"Hourglass(depth={d}): {chw(x.shape)} in, {d} maps out (out 0 finest), C×H×W per image", fontsize=9)
     return fig
 
 # %% ../nbs/04_hourglass.ipynb #36be2ef3
@@ -148,72 +163,77 @@ class StackOut(tuple):
     @property
     def hms(self) -> list[Tensor]: return self[0]           # per stack: (B, J, h, w) at the finest level
     @property
-    def levels(self) -> list[list[Tensor]]: return self[1]  # per stack: `depth` maps (B, nf, h_k, w_k), finest first
+    def levels(self) -> list[list[Tensor]]: return self[1]  # per stack: `depth` maps (B, n_feats, h_k, w_k), finest first
     @property
-    def feat(self) -> Tensor: return self[2]                # (B, nf, h, w) features of the last stack
+    def feat(self) -> Tensor: return self[2]                # (B, n_feats, h, w) features of the last stack
 
 # %% ../nbs/04_hourglass.ipynb #e0c077ac
 class StackedHourglass(nn.Module):
     "Newell's stacked hourglass (hg.lua): stem, `n_stacks` hourglasses with heads, and the merges between them."
     def __init__(self, n_stacks: int = 8, # S: hourglasses in a row
-                 nf: int = 256, # channels inside the hourglasses
+                 n_feats: int = 256, # channels inside the hourglasses
                  n_joints: int = 16, # J: heatmaps per stack
                  depth: int = 4, # down-samplings per hourglass
                 ):
         super().__init__()
         self.stem = nn.Sequential(conv_bn_relu(3, 64, 7, 2), Residual(64, 128), nn.MaxPool2d(2),
-                                  Residual(128, 128), Residual(128, nf))
+                                  Residual(128, 128), Residual(128, n_feats))
         S = n_stacks
-        self.hgs = nn.ModuleList(Hourglass(depth, nf) for _ in range(S))
-        self.res = nn.ModuleList(Residual(nf, nf) for _ in range(S))
-        self.lin = nn.ModuleList(conv_bn_relu(nf, nf) for _ in range(S))
-        self.head = nn.ModuleList(nn.Conv2d(nf, n_joints, 1) for _ in range(S))
-        self.merge_feat = nn.ModuleList(nn.Conv2d(nf, nf, 1) for _ in range(S - 1))
-        self.merge_hm = nn.ModuleList(nn.Conv2d(n_joints, nf, 1) for _ in range(S - 1))
+        self.hgs = nn.ModuleList(Hourglass(depth, n_feats) for _ in range(S))
+        self.res = nn.ModuleList(Residual(n_feats, n_feats) for _ in range(S))
+        self.lin = nn.ModuleList(conv_bn_relu(n_feats, n_feats) for _ in range(S))
+        self.head = nn.ModuleList(nn.Conv2d(n_feats, n_joints, 1) for _ in range(S))
+        self.merge_feat = nn.ModuleList(nn.Conv2d(n_feats, n_feats, 1) for _ in range(S - 1))
+        self.merge_hm = nn.ModuleList(nn.Conv2d(n_joints, n_feats, 1) for _ in range(S - 1))
 
     def forward(self, x: Tensor, # (B, 3, H, W)
                ) -> StackOut:
-        inter = self.stem(x)                                      # (B, nf, H/4, W/4)
+        inter = self.stem(x)                                      # (B, n_feats, H/4, W/4)
         hms, levels = [], []
         for i, hg in enumerate(self.hgs):
             lv = hg(inter)                                        # depth maps, finest first
-            feat = self.lin[i](self.res[i](lv[0]))                # (B, nf, H/4, W/4)
+            feat = self.lin[i](self.res[i](lv[0]))                # (B, n_feats, H/4, W/4)
             hm = self.head[i](feat)                               # (B, J, H/4, W/4)
             hms.append(hm); levels.append(lv)
             if i < len(self.hgs) - 1: inter = inter + self.merge_feat[i](feat) + self.merge_hm[i](hm)
         return StackOut([hms, levels, feat])
 
 # %% ../nbs/04_hourglass.ipynb #e736acf1
-def _stack_names(S: int) -> list[str]:
+def stack_layer_names(S: int, # stacks
+                     ) -> list[str]:
     "Submodules of a `StackedHourglass` whose outputs the diagrams show."
     return ['stem'] + [f'{m}.{s}' for s in range(S) for m in ('hgs', 'lin', 'head')] + [f'merge_hm.{s}' for s in range(S - 1)]
 
-def _draw_stacks(ax, sh: dict, x_shape, S: int):
-    "Image, stem, and per stack: hourglass, features (res, lin), heatmaps (head), merge. `sh`: `layer_shapes` of `_stack_names`."
-    _block(ax, (0, 0), f"image\n{_chw(x_shape)}", 'data')
-    _block(ax, (1, 0), f"stem\n{_chw(sh['stem'])}")
-    _arrow(ax, (0.45, 0), (0.55, 0))
+def draw_stacks(ax, # axes of `diagram_canvas`
+                sh: dict, # `layer_shapes` of `stack_layer_names(S)`
+                x_shape, # input shape (B, 3, H, W)
+                S: int, # stacks
+               ):
+    "Image, stem, and per stack: hourglass, features (res, lin), heatmaps (head), merge."
+    diagram_block(ax, (0, 0), f"image\n{chw(x_shape)}", 'data')
+    diagram_block(ax, (1, 0), f"stem\n{chw(sh['stem'])}")
+    diagram_arrow(ax, (0.45, 0), (0.55, 0))
     for s in range(S):
         b, lv = 2 + 3 * s, sh[f'hgs.{s}']
-        _block(ax, (b, 0), f"hourglass {s + 1}\n{lv[0][1]} ch at\n{', '.join(str(l[-1]) for l in lv)} px")
-        _block(ax, (b + 1, 0), f"res, lin\n{_chw(sh[f'lin.{s}'])}")
-        _block(ax, (b + 1, -0.95), f"heatmaps {s + 1}\n{_chw(sh[f'head.{s}'])}", 'heatmaps', h=0.5)
-        _arrow(ax, (b - 0.55, 0), (b - 0.45, 0)); _arrow(ax, (b + 0.45, 0), (b + 0.55, 0))
-        _arrow(ax, (b + 1, -0.31), (b + 1, -0.7), '1×1')
+        diagram_block(ax, (b, 0), f"hourglass {s + 1}\n{lv[0][1]} ch at\n{', '.join(str(l[-1]) for l in lv)} px")
+        diagram_block(ax, (b + 1, 0), f"res, lin\n{chw(sh[f'lin.{s}'])}")
+        diagram_block(ax, (b + 1, -0.95), f"heatmaps {s + 1}\n{chw(sh[f'head.{s}'])}", 'heatmaps', h=0.5)
+        diagram_arrow(ax, (b - 0.55, 0), (b - 0.45, 0)); diagram_arrow(ax, (b + 0.45, 0), (b + 0.55, 0))
+        diagram_arrow(ax, (b + 1, -0.31), (b + 1, -0.7), '1×1')
         if s == S - 1: continue
-        _block(ax, (b + 2, 0), f"+\n{_chw(sh[f'merge_hm.{s}'])}", 'data')
-        _arrow(ax, (b + 1.45, 0), (b + 1.55, 0))
-        _arrow(ax, (b + 1.45, -0.95), (b + 1.8, -0.31), '1×1')
-        _arrow(ax, (b - 1, 0.31), (b + 2, 0.31), rad=-0.2)              # the stack's input skips to the merge
+        diagram_block(ax, (b + 2, 0), f"+\n{chw(sh[f'merge_hm.{s}'])}", 'data')
+        diagram_arrow(ax, (b + 1.45, 0), (b + 1.55, 0))
+        diagram_arrow(ax, (b + 1.45, -0.95), (b + 1.8, -0.31), '1×1')
+        diagram_arrow(ax, (b - 1, 0.31), (b + 2, 0.31), rad=-0.2)              # the stack's input skips to the merge
 
 def plot_stacked_hourglass(net, # a `StackedHourglass`
                            x: Tensor, # an image batch (B, 3, H, W) it accepts
                           ): # a matplotlib `Figure`
     "The stacked hourglass with the shape (C×H×W, one image) of every part, read off a forward pass of `x`."
     S = len(net.hgs)
-    sh = layer_shapes(net, x, _stack_names(S))
-    fig, ax = _canvas(3 * S + 1, -1.35, 1.05, 1.1)
-    _draw_stacks(ax, sh, x.shape, S)
-    _legend(ax, 'backbone', 'heatmaps')
+    sh = layer_shapes(net, x, stack_layer_names(S))
+    fig, ax = diagram_canvas(3 * S + 1, -1.35, 1.05, 1.1)
+    draw_stacks(ax, sh, x.shape, S)
+    diagram_legend(ax, 'backbone', 'heatmaps')
     ax.set_title(f"Stacked hourglass, {S} stacks: every stack's heatmaps are supervised; C×H×W per image", fontsize=9)
     return fig

@@ -6,24 +6,23 @@ Docs: https://mss-pose.github.io/mss_pose/inference.html.md"""
 
 # %% ../nbs/11_inference.ipynb #0c0a5c47
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os
+import contextlib, dataclasses, json, os
 from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn, Tensor
 import mss_pose
 from .skeleton import JOINT_SETS, JointSet, get_joint_set
-from .heatmaps import decode_heatmaps, rescale_kps
+from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
                              whole_image_box, warp_crop)
-from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, _arch, load_weights
+from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, weights_arch, load_weights
 
 # %% auto #0
 __all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'save_checkpoint',
-           'read_checkpoint', 'load_model', 'shift_heatmaps', 'flip_heatmaps', 'normalise_crops', 'predict_crops',
-           'load_image', 'crop_image', 'refine_boxes', 'predict_image', 'predict_paths']
+           'read_checkpoint', 'load_model', 'flip_heatmaps', 'normalise_crops', 'predict_crops', 'load_image',
+           'crop_image', 'model_in_size', 'model_device', 'refine_boxes', 'predict_image', 'predict_paths']
 
 # %% ../nbs/11_inference.ipynb #ba7c2de9
 SHIPPED_CHECKPOINT = 'mss_small_lsp.pth'
@@ -48,7 +47,6 @@ def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or
                    ) -> Path:
     "Save `model` with its config and joint set in the mss_pose checkpoint format."
     js, path = get_joint_set(js), Path(path)
-    if cfg.n_joints != js.J: raise ValueError(f"cfg.n_joints={cfg.n_joints} but joint set '{js.name}' has {js.J} joints")
     model = getattr(model, '_orig_mod', model)
     model = getattr(model, 'module', model)
     if isinstance(model, MSSNet) and model.cfg != cfg: raise ValueError(f"model was built with {model.cfg}, not with cfg={cfg}")
@@ -90,7 +88,7 @@ def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, JointSet, dict]:
     if path.parent.name == 'models' and run.is_file():
         ck = read_checkpoint(run)
         return ck['cfg'], ck['joint_set'], dict(config_from=str(run))
-    a = _arch(sd)
+    a = weights_arch(sd)
     js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
     cfgs = [] if js is None else [MSSConfig.preset(n, n_joints=js.J, ms_supervision=a['ms_supervision'], regression=a['regression'])
                                   for n in PRESETS]
@@ -137,31 +135,15 @@ def load_model(path: str | Path | None = None, # checkpoint file; None: the ship
     return model.to(default_device(device)).eval(), ck['cfg'], ck['joint_set']
 
 # %% ../nbs/11_inference.ipynb #5a3d51a0
-def shift_heatmaps(hm: Tensor, # (..., h, w)
-                   shift: float, # pixels along x, positive = right; fractions interpolate linearly
-                  ) -> Tensor: # (..., h, w), zeros enter at the edge
-    "Move heatmaps along x by `shift` pixels, sub-pixel by linear interpolation between neighbours."
-    if shift == 0: return hm
-    w, k = hm.shape[-1], math.floor(shift)
-    def sh(n):                                                     # out[..., x] = hm[..., x - n]
-        if n == 0: return hm
-        if abs(n) >= w: return torch.zeros_like(hm)
-        return F.pad(hm[..., :w - n], (n, 0)) if n > 0 else F.pad(hm[..., -n:], (0, -n))
-    f = shift - k
-    return sh(k) if f == 0 else (1 - f) * sh(k) + f * sh(k + 1)
-
 def flip_heatmaps(model: nn.Module, # returns `MSSOutput`
                   x: Tensor, # (B, 3, H, W) normalised images
                   flip_index, # (J,) left/right permutation, `JointSet.flip_index`
-                  shift: float = 0., # shift of the mirrored-back heatmaps, heatmap pixels (see above)
                  ) -> MSSOutput: # final: (B, J, h, w) average; hms: the unflipped pass
     "Flip test: average the final heatmaps of `x` and of its mirror image, mirrored back with left/right swapped."
     B = x.shape[0]
     out = model(torch.cat([x, x.flip(-1)]))                        # one pass over (2B, 3, H, W)
     fi = torch.as_tensor(np.asarray(flip_index), device=x.device, dtype=torch.long)
-    if fi.shape != (out.final.shape[1],):
-        raise ValueError(f"flip_index has {fi.numel()} entries but the model predicts {out.final.shape[1]} joints")
-    back = shift_heatmaps(out.final[B:].flip(-1)[:, fi], shift)    # (B, J, h, w)
+    back = out.final[B:].flip(-1)[:, fi]                           # (B, J, h, w)
     return MSSOutput([(out.final[:B] + back) / 2, [h[:B] for h in out.hms]])
 
 # %% ../nbs/11_inference.ipynb #26a4e208
@@ -196,18 +178,15 @@ def predict_crops(model: nn.Module, # returns `MSSOutput`
                   js: str | JointSet, # the joint set the model predicts
                   flip: bool = True, # flip test
                   method: str = 'dark', # heatmap decoding: 'argmax', 'quarter' or 'dark'
-                  shift: float = 0., # flip-test shift in heatmap pixels
                  ) -> tuple[Tensor, Tensor, MSSOutput]: # kps (B, J, 2) input px, scores (B, J), output (float32)
     "Keypoints in input pixels of a batch of crops."
     js = get_joint_set(js)
     if hasattr(model, 'check_joints'): model.check_joints(js)            # an `MSSNet` says so before running
     with torch.no_grad(), _eval_mode(model), _autocast(x.device):
-        out = flip_heatmaps(model, x, js.flip_index, shift) if flip else model(x)
+        out = flip_heatmaps(model, x, js.flip_index) if flip else model(x)
     out = MSSOutput([out.final.float(), [h.float() for h in out.hms]])
-    if out.final.shape[1] != js.J:
-        raise ValueError(f"model predicts {out.final.shape[1]} joints but joint set '{js.name}' has {js.J}")
-    kps, scores = decode_heatmaps(out.final, method)                        # heatmap pixels
-    return rescale_kps(kps, tuple(out.final.shape[-2:]), tuple(x.shape[-2:])), scores, out
+    kps, scores = HeatmapCodec(tuple(x.shape[-2:]), method=method).decode(out.final)
+    return kps, scores, out
 
 # %% ../nbs/11_inference.ipynb #bdce3271
 def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB array (grey and RGBA are converted)
@@ -244,13 +223,16 @@ def crop_image(img: np.ndarray, # (H, W, 3) uint8
     return warp_crop(img, M, in_size), M
 
 # %% ../nbs/11_inference.ipynb #a84f2257
-def _in_size(model: nn.Module, in_size: int | None) -> int:
+def model_in_size(model: nn.Module, # an `MSSNet` (or any model, when `in_size` is given)
+                  in_size: int | None, # the caller's crop side; None: `model.cfg.in_size`
+                 ) -> int:
     "`in_size`, or the size the model was trained at."
     if in_size is not None: return int(in_size)
     if (cfg := getattr(model, 'cfg', None)) is None: raise ValueError("pass in_size: the model has no `cfg.in_size`")
     return cfg.in_size
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    "Where the model's parameters are (CPU for a model without any)."
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device('cpu')
 
@@ -275,16 +257,15 @@ def predict_image(model: nn.Module, # returns `MSSOutput`
                   in_size: int | None = None, # crop side; None: `model.cfg.in_size`
                   flip: bool = True, # flip test
                   method: str = 'dark', # heatmap decoding
-                  shift: float = 0., # flip-test shift in heatmap pixels
                   refine: bool = True, # no `box`, a model trained on joint boxes: crop again around the first pass's joints
                  ) -> dict: # kps (J, 2) original px, scores (J,), crop, M, out, kps_crop (J, 2) crop px
     "Keypoints of one person in original image pixels."
     js, img = get_joint_set(js), load_image(img_or_path)
     if box is None and (pad := _person_pad(model, refine)):
-        r = predict_image(model, js, img, None, in_size, flip, method, shift, refine=False)
+        r = predict_image(model, js, img, None, in_size, flip, method, refine=False)
         box = refine_boxes(r['kps'][None], r['scores'][None], pad)[0]
-    crop, M = crop_image(img, box, _in_size(model, in_size))
-    kc, scores, out = predict_crops(model, normalise_crops(crop, _model_device(model)), js, flip, method, shift)
+    crop, M = crop_image(img, box, model_in_size(model, in_size))
+    kc, scores, out = predict_crops(model, normalise_crops(crop, model_device(model)), js, flip, method)
     kc = kc[0].cpu().numpy()
     return dict(kps=apply_affine(kc, invert_affine(M)), scores=scores[0].cpu().numpy(), crop=crop, M=M, out=out, kps_crop=kc)
 
@@ -317,7 +298,7 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
     model = model.to(dev)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
-    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, _in_size(model, in_size)), batch_size=bs,
+    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, model_in_size(model, in_size)), batch_size=bs,
                                      num_workers=nw, pin_memory=dev.type == 'cuda')
     kps, scores = [np.zeros((0, js.J, 2), np.float32)], [np.zeros((0, js.J), np.float32)]
     for crops, Ms in dl:

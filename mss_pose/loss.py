@@ -8,7 +8,7 @@ Docs: https://mss-pose.github.io/mss_pose/loss.html.md"""
 from __future__ import annotations
 import torch
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import rescale_kps, decode_heatmaps
+from .heatmaps import HeatmapCodec
 
 # %% auto #0
 __all__ = ['structure_matrix', 'heatmap_mse', 'structure_aware_loss', 'MSSLoss']
@@ -53,11 +53,11 @@ class MSSLoss:
                  structure: str = 'sum', # reading of the structure term: 'sum' or 'mean' (see above)
                  scale_weights=None, # weight per scale, finest first; None: each map's pixel count over the finest's (1, 1/4, 1/16, ...)
                  final_weight: float = 1.0, # weight of the loss on the final heatmaps
-                 stride: int = 4, # input pixels per finest-heatmap pixel
+                 hm_stride: int = 4, # input pixels per finest-heatmap pixel
                  reduction: str = 'mean', # 'mean', 'sum' or 'none' (per sample)
                 ):
         self.js, self.alpha, self.scale_weights, self.final_weight = get_joint_set(js), alpha, scale_weights, final_weight
-        self.groups, self.stride, self.reduction, self.structure = structure_matrix(self.js), stride, reduction, structure
+        self.groups, self.hm_stride, self.reduction, self.structure = structure_matrix(self.js), hm_stride, reduction, structure
 
     @classmethod
     def for_config(cls, js, cfg, **kwargs):
@@ -71,9 +71,6 @@ class MSSLoss:
         if len(targets) < len(pred.hms):
             raise ValueError(f"model predicts {len(pred.hms)} scales but the batch has {len(targets)} target scales")
         for k, (p, t) in enumerate(zip(pred.hms, targets)):
-            if p.shape[2] != self.js.J or t.shape[1] != self.js.J:
-                raise ValueError(f"joint count mismatch at scale {k}: model {p.shape[2]}, targets {t.shape[1]}, "
-                                 f"joint set '{self.js.name}' has {self.js.J}")
             if p.shape[0] != t.shape[0] or p.shape[-2:] != t.shape[-2:]:
                 raise ValueError(f"scale {k}: prediction {tuple(p.shape)} does not match target {tuple(t.shape)}")
 
@@ -105,6 +102,6 @@ class MSSLoss:
     def decodes(self, hm: torch.Tensor, # (B, J, h, w) final heatmaps
                ) -> torch.Tensor: # (B, J, 3) x, y in input pixels, score
         "Keypoints in input pixels with their heatmap scores (DARK decoding)."
-        kps, scores = decode_heatmaps(hm)
         h, w = hm.shape[-2:]
-        return torch.cat([rescale_kps(kps, (h, w), (h * self.stride, w * self.stride)), scores[..., None]], -1)
+        kps, scores = HeatmapCodec((h * self.hm_stride, w * self.hm_stride)).decode(hm)
+        return torch.cat([kps, scores[..., None]], -1)

@@ -12,19 +12,22 @@ from fastai.vision.augment import RandTransform
 from fasttransform import ItemTransform
 
 # %% auto #0
-__all__ = ['KeypointMask', 'set_masking']
+__all__ = ['in_boxes', 'box_at', 'KeypointMask', 'set_masking']
 
 # %% ../nbs/08_masking.ipynb #bc4df2a9
-def _in_boxes(kps: np.ndarray, # (J, 2) x,y crop pixels
-              x0: np.ndarray, y0: np.ndarray, # (N,) top-left corners of the boxes
-              s: int, # box side
-             ) -> np.ndarray: # (N, J) True where joint j lies in box n
+def in_boxes(kps: np.ndarray, # (J, 2) x,y crop pixels
+             x0: np.ndarray, y0: np.ndarray, # (N,) top-left corners of the boxes
+             s: int, # box side
+            ) -> np.ndarray: # (N, J) True where joint j lies in box n
     "Which keypoints lie in which s x s boxes."
     x, y = kps[None, :, 0], kps[None, :, 1]
     x0, y0 = np.asarray(x0)[:, None], np.asarray(y0)[:, None]
     return (x >= x0 - 0.5) & (x < x0 + s - 0.5) & (y >= y0 - 0.5) & (y < y0 + s - 0.5)
 
-def _box_at(pt, s: int, h: int, w: int) -> tuple[int, int]:
+def box_at(pt, # (x, y) the box's centre
+           s: int, # box side
+           h: int, w: int, # image size
+          ) -> tuple[int, int]: # (x0, y0)
     "Top-left of the s x s box centred on `pt`, shifted to lie inside an h x w image."
     return (int(np.clip(round(pt[0] - s / 2), 0, w - s)), int(np.clip(round(pt[1] - s / 2), 0, h - s)))
 
@@ -48,14 +51,14 @@ class KeypointMask(ItemTransform, RandTransform):
         rng = np.random.default_rng(random.getrandbits(64))
         s = max(2, int(rng.uniform(*self.size) * min(h, w)))
         x0, y0 = rng.integers(0, w - s + 1, self.tries), rng.integers(0, h - s + 1, self.tries)
-        free = np.flatnonzero(~(_in_boxes(kps, x0, y0, s) & (vis > 0)).any(1))  # boxes without labelled joints
+        free = np.flatnonzero(~(in_boxes(kps, x0, y0, s) & (vis > 0)).any(1))  # boxes without labelled joints
         if len(free) == 0: return (img, kps, vis)
-        spot, joint_box = (int(x0[free[0]]), int(y0[free[0]])), _box_at(kps[rng.choice(cand)], s, h, w)
+        spot, joint_box = (int(x0[free[0]]), int(y0[free[0]])), box_at(kps[rng.choice(cand)], s, h, w)
         branch = 'occlude' if self.counts['occlude'] <= self.counts['distract'] else 'distract'
         src, dst = (spot, joint_box) if branch == 'occlude' else (joint_box, spot)
         img = img.copy()
         img[dst[1]:dst[1] + s, dst[0]:dst[0] + s] = img[src[1]:src[1] + s, src[0]:src[0] + s]
-        if branch == 'occlude': vis = np.where(_in_boxes(kps, [dst[0]], [dst[1]], s)[0] & (vis == 2), 1, vis).astype(vis.dtype)
+        if branch == 'occlude': vis = np.where(in_boxes(kps, [dst[0]], [dst[1]], s)[0] & (vis == 2), 1, vis).astype(vis.dtype)
         self.counts[branch] += 1
         return (img, kps, vis)
 

@@ -13,7 +13,7 @@ from torch import Tensor
 from fastai.learner import Metric
 from matplotlib.figure import Figure
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import decode_heatmaps, rescale_kps
+from .heatmaps import HeatmapCodec
 
 # %% auto #0
 __all__ = ['PCK_CONVENTIONS', 'joint_dists', 'torso_norm', 'head_norm', 'PCKConvention', 'pck_convention', 'pck_curve', 'pck',
@@ -239,7 +239,7 @@ def pred_dists(pred, # `MSSOutput` or (B, J, h, w) final heatmaps
     hm = _final(pred).detach()
     js = _check_js(kps, weight, joint_set)
     if hm.shape[:2] != kps.shape[:2]: raise ValueError(f"heatmaps {tuple(hm.shape)} and kps {tuple(kps.shape)} differ in batch size or joints")
-    p = rescale_kps(decode_heatmaps(hm, decode)[0], tuple(hm.shape[-2:]), in_size)       # (B, J, 2) input pixels
+    p = HeatmapCodec(in_size, method=decode).decode(hm)[0]                                # (B, J, 2) input pixels
     size = torso_norm(kps, weight, js) if norm == 'torso' else head_norm(kps, weight, js)
     return joint_dists(p, kps.to(p.device), weight.to(p.device), size.to(p.device))
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 from .skeleton import JointSet, get_joint_set
-from .hourglass import (StackedHourglass, _arrow, _block, _canvas, _chw, _draw_stacks, _legend, _stack_names,
+from .hourglass import (StackedHourglass, diagram_arrow, diagram_block, diagram_canvas, chw, draw_stacks, diagram_legend, stack_layer_names,
                                 layer_shapes)
 from .multiscale import MSHeads, RegressionNet
 
 # %% auto #0
-__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'load_weights']
+__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights']
 
 # %% ../nbs/06_model.ipynb #e0dccdc1
 PRESETS = {
@@ -62,9 +62,9 @@ class MSSConfig:
         rf = self.n_feats // 2 if self.reg_feats is None else self.reg_feats
         if not (_positive_int(rf) and rf % 2 == 0):
             raise ValueError(f"MSSConfig.reg_feats (default n_feats // 2) must be a positive even int, got {rf!r}")
-        if self.in_size % self.stride: raise ValueError(
-            f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.stride} (depth={self.depth}); "
-            f"use e.g. {max(1, round(self.in_size / self.stride)) * self.stride}")
+        if self.in_size % self.size_multiple: raise ValueError(
+            f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.size_multiple} (depth={self.depth}); "
+            f"use e.g. {max(1, round(self.in_size / self.size_multiple)) * self.size_multiple}")
         if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
             raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
         if self.structure not in ('sum', 'mean'): raise ValueError(f"MSSConfig.structure must be 'sum' or 'mean', got {self.structure!r}")
@@ -76,7 +76,7 @@ class MSSConfig:
             raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
 
     @property
-    def stride(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
+    def size_multiple(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
     @property
     def out_size(self) -> int: return self.in_size // 4   # side of the final (finest) heatmaps
     @property
@@ -131,8 +131,8 @@ class MSSNet(nn.Module):
         if shape[1] != 3: raise ValueError(f"MSSNet expects 3 (RGB) channels, got {shape[1]} in shape {shape}")
         H, W = shape[-2:]
         if H != W: raise ValueError(f"MSSNet expects square inputs, got H={H} != W={W}")
-        if H % self.cfg.stride: raise ValueError(
-            f"MSSNet input size {H} is not divisible by 4 * 2**depth = {self.cfg.stride} (depth={self.cfg.depth})")
+        if H % self.cfg.size_multiple: raise ValueError(
+            f"MSSNet input size {H} is not divisible by 4 * 2**depth = {self.cfg.size_multiple} (depth={self.cfg.depth})")
 
     def forward(self, x: Tensor, # (B, 3, H, W) normalised images
                ) -> MSSOutput:
@@ -161,29 +161,30 @@ def plot_mssnet(model, # an `MSSNet`
     if x is None: x = torch.zeros(1, 3, model.cfg.in_size, model.cfg.in_size)
     ms = [f'ms_heads.heads.{s}.{k}' for s in range(S) for k in range(K - 1)] if model.ms_heads is not None else []
     rg = ['regress.fuse', 'regress.body', 'regress.out'] if model.regress is not None else []
-    sh = layer_shapes(model, x, ['backbone.' + n for n in _stack_names(S)] + ms + rg)
-    fig, ax = _canvas(3 * S + 2.7 if rg else 3 * S + 1, -3.6 if rg else -1.3 - 0.55 * max(K - 1, 1), 1.05)
-    _draw_stacks(ax, {k.removeprefix('backbone.'): v for k, v in sh.items()}, x.shape, S)
+    sh = layer_shapes(model, x, ['backbone.' + n for n in stack_layer_names(S)] + ms + rg)
+    fig, ax = diagram_canvas(3 * S + 2.7 if rg else 3 * S + 1, -3.6 if rg else -1.3 - 0.55 * max(K - 1, 1), 1.05)
+    draw_stacks(ax, {k.removeprefix('backbone.'): v for k, v in sh.items()}, x.shape, S)
     b = 3 * S - 1                                                           # the last stack's hourglass
     for s, k in ((s, k) for s in range(S) for k in range(1, K)):
-        _block(ax, (2 + 3 * s, -0.95 - 0.55 * k), f"scale {k} head\n{_chw(sh[f'ms_heads.heads.{s}.{k - 1}'])}", 'mss', h=0.5)
-        if k == 1: _arrow(ax, (2 + 3 * s, -0.31), (2 + 3 * s, -1.25), f'levels 1–{K - 1}')
+        diagram_block(ax, (2 + 3 * s, -0.95 - 0.55 * k), f"scale {k} head\n{chw(sh[f'ms_heads.heads.{s}.{k - 1}'])}", 'mss', h=0.5)
+        if k == 1: diagram_arrow(ax, (2 + 3 * s, -0.31), (2 + 3 * s, -1.25), f'levels 1–{K - 1}')
     if rg:
         fz, bd, r = sh['regress.fuse'], sh['regress.body'], b + 2.25
-        _block(ax, (r, -1.95), f"regression network\nupsample, concat {model.regress.fuse.in_channels}×{fz[-2]}×{fz[-1]}\n"
-               f"fuse 1×1: {_chw(fz)}\nhourglass({len(bd)}): {_chw(bd[0])}\nlin, 1×1: {_chw(sh['regress.out'])}\n+ heatmaps {S}",
+        diagram_block(ax, (r, -1.95), f"regression network\nupsample, concat {model.regress.fuse.in_channels}×{fz[-2]}×{fz[-1]}\n"
+               f"fuse 1×1: {chw(fz)}\nhourglass({len(bd)}): {chw(bd[0])}\nlin, 1×1: {chw(sh['regress.out'])}\n+ heatmaps {S}",
                'mss', w=1.7, h=1.5)
-        for k in range(1, K): _arrow(ax, (b + 0.45, -0.95 - 0.55 * k), (r - 0.85, -0.95 - 0.55 * k))
-        _arrow(ax, (b + 1.45, -0.95), (r - 0.5, -1.2)); _arrow(ax, (b + 1.45, 0), (r, -1.2), 'features')
-        _block(ax, (r, -3.25), f"final heatmaps\n{_chw(sh['regress.out'])}", 'out', h=0.5)
-        _arrow(ax, (r, -2.7), (r, -3.0))
-    _legend(ax, 'backbone', 'heatmaps', *(['mss'] if ms or rg else []), *(['out'] if rg else []))
+        for k in range(1, K): diagram_arrow(ax, (b + 0.45, -0.95 - 0.55 * k), (r - 0.85, -0.95 - 0.55 * k))
+        diagram_arrow(ax, (b + 1.45, -0.95), (r - 0.5, -1.2)); diagram_arrow(ax, (b + 1.45, 0), (r, -1.2), 'features')
+        diagram_block(ax, (r, -3.25), f"final heatmaps\n{chw(sh['regress.out'])}", 'out', h=0.5)
+        diagram_arrow(ax, (r, -2.7), (r, -3.0))
+    diagram_legend(ax, 'backbone', 'heatmaps', *(['mss'] if ms or rg else []), *(['out'] if rg else []))
     name = 'MSS-Net' if ms or rg else 'MSSNet with the MSS parts off (the baseline)'
     ax.set_title(f"{name}: {S} stacks, heatmaps at {K} scale{'s' * (K > 1)}; C×H×W per image", fontsize=9)
     return fig
 
 # %% ../nbs/06_model.ipynb #2a7552d4
-def _arch(sd: Mapping[str, Tensor]) -> dict:
+def weights_arch(sd: Mapping[str, Tensor], # an `MSSNet` state dict
+                ) -> dict: # n_joints, n_feats, n_stacks, depth, ms_supervision, regression
     "The architecture a state dict of `MSSNet` describes, as far as it can be read from names and shapes."
     head = sd.get('backbone.head.0.weight')
     return dict(n_joints=None if head is None else head.shape[0], n_feats=None if head is None else head.shape[1],
@@ -222,7 +223,7 @@ def load_weights(model: nn.Module, # usually an `MSSNet`
     shape_bad = [k for k in sd if k in own and sd[k].shape != own[k].shape]
     missing, unexpected = [k for k in own if k not in sd], [k for k in sd if k not in own]
     if shape_bad or (strict and (missing or unexpected)):
-        a, b = _arch(sd), _arch(own)
+        a, b = weights_arch(sd), weights_arch(own)
         diffs = [f"checkpoint has {_fmt(f, a[f])}, model has {_fmt(f, b[f])}" for f in _ARCH_WORDS if a[f] != b[f]]
         details = ([f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}" for k in shape_bad] +
                    [f"missing from checkpoint: {k}" for k in missing] + [f"not in model: {k}" for k in unexpected])

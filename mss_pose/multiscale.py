@@ -16,29 +16,29 @@ from .hourglass import Hourglass, conv_bn_relu
 __all__ = ['zero_conv', 'ms_head', 'MSHeads', 'upsample_to', 'RegressionNet']
 
 # %% ../nbs/05_multiscale.ipynb #22697354
-def zero_conv(ni: int, nf: int) -> nn.Conv2d:
+def zero_conv(cin: int, cout: int) -> nn.Conv2d:
     "A 1x1 conv that starts at zero: a new output adds nothing until training gives it a reason to."
-    conv = nn.Conv2d(ni, nf, 1)
+    conv = nn.Conv2d(cin, cout, 1)
     nn.init.zeros_(conv.weight); nn.init.zeros_(conv.bias)
     return conv
 
-def ms_head(nf: int, n_joints: int) -> nn.Sequential:
+def ms_head(n_feats: int, n_joints: int) -> nn.Sequential:
     "Light heatmap head for one up-sampling level: BN, ReLU, 1x1 conv to `n_joints` maps (zero at init)."
-    return nn.Sequential(nn.BatchNorm2d(nf), nn.ReLU(), zero_conv(nf, n_joints))
+    return nn.Sequential(nn.BatchNorm2d(n_feats), nn.ReLU(), zero_conv(n_feats, n_joints))
 
 class MSHeads(nn.Module):
     "Heads on the coarser up-sampling levels (all but the finest) of every stack."
     def __init__(self, n_stacks: int, # S
-                 n_scales: int, # levels per hourglass (its depth); the finest one has the stack's own head
-                 nf: int, # channels of the level outputs
+                 n_scales: int, # supervised scales, finest first (`MSSConfig.n_scales`); the finest has the stack's own head
+                 n_feats: int, # channels of the level outputs
                  n_joints: int, # J
                 ):
         super().__init__()
         self.n_stacks, self.n_scales = n_stacks, n_scales
-        self.heads = nn.ModuleList(nn.ModuleList(ms_head(nf, n_joints) for _ in range(n_scales - 1))
+        self.heads = nn.ModuleList(nn.ModuleList(ms_head(n_feats, n_joints) for _ in range(n_scales - 1))
                                    for _ in range(n_stacks))
 
-    def forward(self, levels: Sequence[Sequence[Tensor]], # per stack: n_scales maps (B, nf, h_k, w_k), finest first
+    def forward(self, levels: Sequence[Sequence[Tensor]], # per stack: n_scales maps (B, n_feats, h_k, w_k), finest first
                ) -> list[Tensor]: # per coarser scale k = 1..n_scales-1: (B, S, J, h_k, w_k)
         if len(levels) != self.n_stacks or any(len(lv) != self.n_scales for lv in levels):
             raise ValueError(f"MSHeads expects {self.n_stacks} stacks of {self.n_scales} levels, "
@@ -59,24 +59,24 @@ class RegressionNet(nn.Module):
     "Fuses the last stack's heatmaps at every scale (and its features) into the final heatmaps."
     def __init__(self, n_joints: int, # J
                  n_scales: int, # heatmap scales it receives (1 without multi-scale supervision)
-                 nf: int, # channels of the stack features it receives
-                 feats: int | None = None, # its own width; None: nf // 2
+                 n_feats: int, # channels of the stack features it receives
+                 reg_feats: int | None = None, # its own width; None: n_feats // 2
                  depth: int = 3, # down-samplings of its hourglass; 3 sees the whole 64 px map
                 ):
         super().__init__()
-        feats = feats or nf // 2
+        reg_feats = reg_feats or n_feats // 2
         self.n_scales = n_scales
-        self.fuse = nn.Conv2d(n_scales * n_joints + nf, feats, 1)
-        self.body = Hourglass(depth, feats)
-        self.lin = conv_bn_relu(feats, feats)
-        self.out = zero_conv(feats, n_joints)            # at init the final heatmaps are the finest input: hms[0]
+        self.fuse = nn.Conv2d(n_scales * n_joints + n_feats, reg_feats, 1)
+        self.body = Hourglass(depth, reg_feats)
+        self.lin = conv_bn_relu(reg_feats, reg_feats)
+        self.out = zero_conv(reg_feats, n_joints)            # at init the final heatmaps are the finest input: hms[0]
 
     def forward(self, hms: Sequence[Tensor], # n_scales maps (B, J, h_k, w_k), finest first
-                feat: Tensor, # (B, nf, h, w) last stack's features, at the finest resolution
+                feat: Tensor, # (B, n_feats, h, w) last stack's features, at the finest resolution
                ) -> Tensor: # (B, J, h, w) final heatmaps
         if len(hms) != self.n_scales:
             raise ValueError(f"RegressionNet expects heatmaps at {self.n_scales} scales, got {len(hms)}")
         size = tuple(feat.shape[-2:])
-        x = torch.cat([upsample_to(h, size) for h in hms] + [feat], 1)   # (B, n_scales*J + nf, h, w)
-        x = self.body(self.fuse(x))[0]                                   # (B, feats, h, w)
+        x = torch.cat([upsample_to(h, size) for h in hms] + [feat], 1)   # (B, n_scales*J + n_feats, h, w)
+        x = self.body(self.fuse(x))[0]                                   # (B, reg_feats, h, w)
         return hms[0] + self.out(self.lin(x))

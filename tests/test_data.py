@@ -7,6 +7,7 @@ import pytest
 import torch
 from fasttransform import ItemTransform
 from mss_pose.data import AugConfig, PoseDataLoaders, PoseDataset, RenderTargets, colour_jitter, default_num_workers, pose_dataloaders
+from mss_pose.heatmaps import HeatmapCodec
 from mss_pose.images import apply_affine, crop_matrix, invert_affine
 from mss_pose.readers import PoseRecord, read_lsp, split_records
 from mss_pose.skeleton import LSP
@@ -133,10 +134,10 @@ def test_render_targets_weight_is_vis_and_inside():
     img = torch.zeros(2, 3, 64, 64, dtype=torch.uint8)
     kps = torch.tensor([[[10., 10.], [70., 5.], [20., 20.]], [[1., 1.], [2., 2.], [3., 3.]]])
     vis = torch.tensor([[2, 2, 0], [1, 2, 2]], dtype=torch.uint8)
-    x, k, w, *hms = RenderTargets(64, (16, 8))((img, kps, vis))
+    x, k, w, *hms = RenderTargets(HeatmapCodec(64, n_scales=2))((img, kps, vis))
     assert w.tolist() == [[1., 0., 0.], [1., 1., 1.]]
     assert [h.shape[-1] for h in hms] == [16, 8] and hms[0][0, 1:].sum() == 0
-    with pytest.raises(ValueError, match=r'expects the collated batch \(img, kps, vis\)'): RenderTargets(64, (16,))((img, kps))
+    with pytest.raises(ValueError, match=r'expects the collated batch \(img, kps, vis\)'): RenderTargets(HeatmapCodec(64))((img, kps))
 
 
 def test_item_tfms_run_on_the_right_split(recs):

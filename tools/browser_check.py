@@ -6,7 +6,7 @@ Usage, from the repository root (not part of the test suite: it needs a browser 
     pip install -e ".[dev,browser]"              # JupyterLab and websocket-client
     apt-get install chromium                     # Debian's Chromium; nothing else is downloaded
     python tools/browser_check.py                # every notebook in nbs/
-    python tools/browser_check.py nbs/13_widgets.ipynb --no-shared   # one notebook, as on a clone without ../shared
+    python tools/browser_check.py nbs/13a_explorers.ipynb --no-shared   # one notebook, as on a clone without ../shared
 
 Options: `--out docs/notebooks` (screenshot folder), `--timeout 900` (seconds for one notebook's Run All), `--no-shared`
 (hide `../shared/data` from the notebooks), `--scale 0.5` (screenshot scale), `--chromium /usr/bin/chromium`, `--keep`
@@ -23,7 +23,7 @@ What it does:
    any error output, on any stderr output (a warning a reader would see, libjpeg's included) and on a figure shown as
    text (`<Figure size ...>`, a matplotlib `Figure` without the inline backend); it saves a screenshot
    of the whole notebook, `OUT/<notebook>.png`, and shuts the kernel down;
-4. in `13_widgets`, drives the showcase `HeatmapExplorer` from the page as a user would (joint drop-down, 'pyramid'
+4. in `13a_explorers`, drives the showcase `HeatmapExplorer` from the page as a user would (joint drop-down, 'pyramid'
    view with the stack slider moved by the keyboard, flip-test checkbox), checks each change redrew the figures, and
    saves `explorer.png`, `explorer_joint.png`, `explorer_stack.png`, `explorer_flip.png`; and `loss_explorer.png` after
    dragging the `LossExplorer`'s dx slider;
@@ -35,7 +35,7 @@ import argparse, base64, io, json, os, re, shutil, signal, socket, subprocess, s
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# the showcase cells of 13_widgets, found by what they render (JS predicates of a code cell `c`): the HeatmapExplorer has a
+# the showcase cells of 13a_explorers, found by what they render (JS predicates of a code cell `c`): the HeatmapExplorer has a
 # 'pyramid' view button, the LossExplorer a 'dx' slider; the explorers of the test cells are never displayed
 EXPLORER_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output button')].some(b => b.textContent.trim() === 'pyramid')"
 LOSS_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output .widget-slider')].some(d => d.textContent.trim().startsWith('dx'))"
@@ -197,7 +197,7 @@ def change_and_shoot(cdp: CDP, pred: str, action: str, what: str, path: Path, ke
 
 
 def explorers(cdp: CDP, out: Path):
-    "Drive 13_widgets' showcase explorers from the page and screenshot them."
+    "Drive 13a_explorers' showcase explorers from the page and screenshot them."
     info = cell_info(cdp, EXPLORER_CELL)
     if info is None or info['widgets'] == 0 or len(info['images']) < 2:
         raise RuntimeError(f"the HeatmapExplorer did not render as a widget with two figures: {info}")
@@ -239,7 +239,7 @@ def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
         p = ANSI.sub('', p).splitlines()
         print('    FAILED: ' + '\n      '.join(p[:2] + (['...'] if len(p) > 14 else []) + p[2:][-12:]))
     notebook_shot(cdp, args.out / name.replace('.ipynb', '.png'), args.scale)
-    if ok and name == '13_widgets.ipynb': explorers(cdp, args.out)
+    if ok and name == '13a_explorers.ipynb': explorers(cdp, args.out)
     cdp.js(f"(async () => {{ const nb = {NB}; nb.context.model.dirty = false; await nb.sessionContext.shutdown(); return true; }})()")
     return ok, msg
 

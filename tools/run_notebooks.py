@@ -5,7 +5,7 @@ Usage, from the repository root (rerun it whenever the shipped weights in `mss_p
 commit the notebooks):
 
     python tools/run_notebooks.py                               # every notebook in nbs/
-    python tools/run_notebooks.py nbs/00_skeleton.ipynb nbs/13_widgets.ipynb   # only these
+    python tools/run_notebooks.py nbs/00_skeleton.ipynb nbs/13a_explorers.ipynb   # only these
     nice -n 19 env OMP_NUM_THREADS=1 python tools/run_notebooks.py             # on a shared machine
 
 Each notebook runs top to bottom in a fresh `python3` kernel started in `nbs/`, with `IN_TEST` unset (so it runs as
@@ -121,7 +121,7 @@ def client(nb, **kwargs):
 
     class Client(NotebookClient):
         # nbclient#312: after a cell that drew into an Output widget, the execute reply can sit unnoticed until the cell
-        # timeout runs out (here 36 s of a 40 s timeout, twice in 13_widgets); a fresh poll every second sees it at once
+        # timeout runs out (here 36 s of a 40 s timeout, twice in 13a_explorers); a fresh poll every second sees it at once
         async def async_start_new_kernel_client(self):
             kc = await super().async_start_new_kernel_client()
             get = kc.shell_channel.get_msg

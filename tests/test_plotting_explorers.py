@@ -1,4 +1,4 @@
-"Tests of mss_pose.widgets from outside: the plotting functions directly, and the explorers by setting widget values."
+"Tests of mss_pose.plotting and mss_pose.explorers from outside: the plotting functions directly, and the explorers by setting widget values."
 import datetime
 from pathlib import Path
 
@@ -13,9 +13,10 @@ from mss_pose.inference import predict_image
 from mss_pose.model import MSSConfig, MSSNet
 from mss_pose.readers import read_lsp
 from mss_pose.skeleton import LSP, MPII
-from mss_pose.widgets import (HeatmapExplorer, HeatmapMonitor, LossExplorer, fig_png, loss_terms, occlude_joint,
-                              plot_errors, plot_heatmap, plot_joint_grid, plot_loss, plot_pose, plot_pyramid, plot_stacks,
-                              stick_figure)
+from mss_pose.skeleton import stick_figure
+from mss_pose.plotting import (fig_png, loss_terms, occlude_joint, plot_errors, plot_heatmap, plot_joint_grid, plot_loss, plot_pose,
+                               plot_pyramid, plot_stacks)
+from mss_pose.explorers import HeatmapExplorer, HeatmapMonitor, LossExplorer
 
 SAMPLE = Path(__file__).parent.parent/'mss_pose'/'sample'
 
