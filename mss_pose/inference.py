@@ -83,11 +83,14 @@ def _fastai_weights(ck) -> dict | None:
     return sd if 'backbone.head.0.weight' in sd else None
 
 def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, JointSet, dict]:
-    "Config, joint set and meta of fastai weights: from the run's OUT/mss_pose.pth, else from the tensor shapes and the presets."
-    run = path.parent.parent / 'mss_pose.pth'
+    "Config, joint set and meta of fastai weights: from the run's OUT/mss_pose.pth or OUT/run.json, else from the tensor shapes and the presets."
+    run, started = path.parent.parent / 'mss_pose.pth', path.parent.parent / 'run.json'
     if path.parent.name == 'models' and run.is_file():
         ck = read_checkpoint(run)
         return ck['cfg'], ck['joint_set'], dict(config_from=str(run))
+    if path.parent.name == 'models' and started.is_file():              # a run still going, or interrupted
+        cfg = MSSConfig(**json.loads(started.read_text())['cfg'])
+        return cfg, next(j for j in JOINT_SETS.values() if j.J == cfg.n_joints), dict(config_from=str(started))
     a = weights_arch(sd)
     js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
     cfgs = [] if js is None else [MSSConfig.preset(n, n_joints=js.J, ms_supervision=a['ms_supervision'], regression=a['regression'])
