@@ -7,10 +7,10 @@ Scores the checkpoint on LSPET 7,001-8,000 (flip test, PCK@0.2 as `mss_pose eval
 images without labels (whole image, then a second pass on the first pass's joints); the gap between the two is what a
 better first pass could win. Link 2 (the shipped weights at 62 epochs): 57.7 here against 47.0.
 """
-import argparse, numpy as np, torch
+import argparse, numpy as np
 from mss_pose.inference import load_model, predict_paths
 from mss_pose.readers import read_lsp, split_records
-from mss_pose.metrics import joint_dists, torso_norm, pck
+from mss_pose.metrics import record_dists, pck
 from mss_pose.images import joints_box
 from mss_pose.learner import cpu_summary
 
@@ -21,8 +21,7 @@ if __name__ == '__main__':
     print(cpu_summary())
     model, cfg, js = load_model(a.checkpoint)
     recs = split_records(read_lsp(a.data), 1000)[1]
-    gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
-    c, s = joints_box(gt.numpy(), w.numpy() > 0, cfg.person_pad or 1.4)
+    c, s = joints_box(np.stack([r.kps for r in recs]), np.stack([r.vis for r in recs]) > 0, cfg.person_pad or 1.4)
     kps, _ = predict_paths(model, js, [r.image for r in recs], boxes=[None if np.isnan(si) else (*ci, si) for ci, si in zip(c, s)])
     print(f"PCK@0.2 with oracle joint boxes, {len(recs)} held-out images, flip test: "
-          f"{float(pck(joint_dists(torch.from_numpy(kps), gt, w, torso_norm(gt, w, js)), 0.2, js)[1]):.3f}")
+          f"{float(pck(record_dists(recs, kps), 0.2, js)[1]):.3f}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse, json, random, shutil, time
 from dataclasses import asdict
 from pathlib import Path
-import numpy as np, torch
+import torch
 from mss_pose.readers import read_lsp, split_records
 from mss_pose.data import pose_dataloaders, AugConfig
 from mss_pose.model import MSSConfig
@@ -48,10 +48,9 @@ VARIANTS = {   # name: (config overrides, training settings); everything else as
 def protocol_pck(model, js, recs, refine: bool) -> float:
     "PCK@0.2 (flip test) from whole images, as `mss_pose eval` scores LSP: one pass, or two for a model trained on joint boxes."
     from mss_pose.inference import predict_paths
-    from mss_pose.metrics import joint_dists, torso_norm, pck
+    from mss_pose.metrics import record_dists, pck
     kps, _ = predict_paths(model, js, [r.image for r in recs], refine=refine)
-    gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
-    return float(pck(joint_dists(torch.from_numpy(kps), gt, w, torso_norm(gt, w, js)), 0.2, js)[1])
+    return float(pck(record_dists(recs, kps), 0.2, js)[1])
 
 
 def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path('docs/study')):

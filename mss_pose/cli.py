@@ -246,13 +246,10 @@ def _picture_names(paths: list[Path]) -> list[str]:
 # %% ../nbs/12_cli.ipynb #a2a80b0c
 def _pck_tables(recs, kps, js) -> float:
     "Print PCK tables of `kps` (N, J, 2) against `recs` in the training metric's convention; returns the mean."
-    import numpy as np, torch
-    from mss_pose.metrics import joint_dists, torso_norm, head_norm, pck, pck_table
+    from mss_pose.metrics import record_dists, pck, pck_table
     from mss_pose.learner import default_metrics
-    gt = torch.from_numpy(np.stack([r.kps for r in recs])); w = torch.from_numpy(np.stack([r.vis for r in recs]) > 0).float()
     m = default_metrics(js)[0]                                         # the training metric: PCKh@0.5 (MPII), else PCK@0.2
-    norm = (head_norm if m.norm == 'head' else torso_norm)(gt, w, js)
-    per_joint, mean = pck(joint_dists(torch.from_numpy(kps), gt, w, norm), m.thr, js)
+    per_joint, mean = pck(record_dists(recs, kps, m.norm), m.thr, js)
     for merge in (True, False): print(pck_table(per_joint, js, mean, merge=merge, title=f"PCK{'h' if m.norm == 'head' else ''}@{m.thr:g}"))
     return float(mean)
 

@@ -16,8 +16,8 @@ from .skeleton import JointSet, get_joint_set
 from .heatmaps import HeatmapCodec
 
 # %% auto #0
-__all__ = ['PCK_CONVENTIONS', 'joint_dists', 'torso_norm', 'head_norm', 'PCKConvention', 'pck_convention', 'pck_curve', 'pck',
-           'PCKTable', 'pck_table', 'plot_pck_curve', 'pred_dists', 'PCK', 'PCKh']
+__all__ = ['PCK_CONVENTIONS', 'joint_dists', 'torso_norm', 'head_norm', 'record_dists', 'PCKConvention', 'pck_convention',
+           'pck_curve', 'pck', 'PCKTable', 'pck_table', 'plot_pck_curve', 'pred_dists', 'PCK', 'PCKh']
 
 # %% ../nbs/09_metrics.ipynb #e9fb4ea2
 def _check_kps(kps, what: str):
@@ -86,6 +86,16 @@ def head_norm(gt: Tensor, # (B, J, 2) ground-truth x,y
     pair = next((p for p in _HEAD_SEGMENTS if all(n in js.joints for n in p)), None)
     if pair is None: raise ValueError(f"joint set {js.name!r} has no head segment {_HEAD_SEGMENTS}; pass head boxes")
     return _ref_dist(gt, weight, *map(js.index, pair))
+
+# %% ../nbs/09_metrics.ipynb #8a579268
+def record_dists(recs, # `PoseRecord`s (anything with `.kps` (J, 2), `.vis` (J,) and `.joint_set`)
+                 kps, # (N, J, 2) predicted x,y in the records' pixels, numpy or tensor
+                 norm: str = 'torso', # 'torso' (PCK) or 'head' (PCKh, from the head segment)
+                ) -> Tensor: # (N, J) distances / norm, NaN where not evaluated
+    "`joint_dists` of predictions against the records' labelled joints."
+    gt = torch.stack([torch.as_tensor(r.kps) for r in recs]); w = torch.stack([torch.as_tensor(r.vis) > 0 for r in recs]).float()
+    size = (head_norm if norm == 'head' else torso_norm)(gt, w, recs[0].joint_set)
+    return joint_dists(torch.as_tensor(kps), gt, w, size)
 
 # %% ../nbs/09_metrics.ipynb #342c7f70
 @dataclass(frozen=True)
