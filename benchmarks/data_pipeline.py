@@ -11,6 +11,7 @@ import torch
 from mss_pose.learner import cpu_summary
 from mss_pose.readers import read_lsp, split_records
 from mss_pose.data import AugConfig, default_num_workers, pose_dataloaders
+from mss_pose.model import MSSConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,8 +24,8 @@ def load_records(sample=False):
 
 def time_loader(recs, num_workers, bs, n_batches, warmup, in_size=256):
     "Samples/s over `n_batches` batches after `warmup` batches (worker start-up excluded), after_batch included."
-    dls = pose_dataloaders(recs, recs[:bs], 'lsp', in_size=in_size, bs=bs, aug=AugConfig(), num_workers=num_workers,
-                           device='cpu', seed=0)
+    cfg = MSSConfig(joint_set='lsp', in_size=in_size)           # depth 4: targets at in_size/4, /8, /16, /32
+    dls = pose_dataloaders(recs, recs[:bs], cfg, bs=bs, aug=AugConfig(), num_workers=num_workers, device='cpu', seed=0)
     it = iter(dls.train)
     for _ in range(warmup): next(it)
     t0 = time.perf_counter()

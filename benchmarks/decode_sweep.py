@@ -33,7 +33,8 @@ def main(argv=None):
     p.add_argument('--n-valid', type=int, default=1000)
     p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'decode_sweep.json'))
     a = p.parse_args(argv)
-    model, cfg, js = load_model(a.checkpoint, device='cpu')
+    model = load_model(a.checkpoint, device='cpu')
+    cfg, js = model.cfg, model.cfg.js
     ds = PoseDataset(split_records(read_lsp(a.data), a.n_valid)[1], js, cfg.in_size)
     hm, kps, w = heatmaps(model, js, ds)
     norm = torso_norm(kps, w, js)

@@ -7,14 +7,13 @@ Rows: plain MSE on the finest scale of every stack (Newell's loss), MSSLoss with
 and MSSLoss with alpha=1 (the structure-aware loss). Prints a table, writes benchmarks/results/loss_speed.json.
 """
 from __future__ import annotations
-import argparse, json, platform, statistics, time
+import argparse, dataclasses, json, platform, statistics, time
 from pathlib import Path
 import torch
 from mss_pose.learner import cpu_summary
-from mss_pose.skeleton import MPII
 from mss_pose.heatmaps import render_multiscale
 from mss_pose.loss import MSSLoss
-from mss_pose.model import MSSOutput
+from mss_pose.model import MSSConfig, MSSOutput
 
 
 def _inputs(B, S, J, sizes, dev):
@@ -49,16 +48,18 @@ def main(argv=None):
     p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'loss_speed.json'))
     a = p.parse_args(argv)
     dev = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if a.device == 'auto' else a.device)
-    args = _inputs(a.batch, a.stacks, MPII.J, (64, 32, 16, 8), dev)
-    rows = [('plain MSE (finest scale, every stack)', _plain), ('MSSLoss alpha=0 (multi-scale MSE + final)', MSSLoss(MPII, alpha=0.)),
-            ('MSSLoss alpha=1 (structure-aware)', MSSLoss(MPII, alpha=1.))]
+    cfg = MSSConfig(joint_set='mpii', n_stacks=a.stacks)          # hg8-shaped: 256 px, scales 64/32/16/8, regression (a final term)
+    args = _inputs(a.batch, a.stacks, cfg.J, cfg.scale_sizes, dev)
+    rows = [('plain MSE (finest scale, every stack)', _plain),
+            ('MSSLoss alpha=0 (multi-scale MSE + final)', MSSLoss(dataclasses.replace(cfg, alpha=0.), final_weight=1.)),
+            ('MSSLoss alpha=1 (structure-aware)', MSSLoss(dataclasses.replace(cfg, alpha=1.), final_weight=1.))]
     res = [dict(loss=n, ms=_time(f, args, a.iters)) for n, f in rows]
     for r in res: r['ratio_to_plain'] = r['ms'] / res[0]['ms']
-    print(f"device {dev} ({cpu_summary() if dev.type == 'cpu' else torch.cuda.get_device_name(dev)}), B={a.batch}, S={a.stacks}, J={MPII.J}, scales 64/32/16/8, forward+backward, median of {a.iters}")
+    print(f"device {dev} ({cpu_summary() if dev.type == 'cpu' else torch.cuda.get_device_name(dev)}), B={a.batch}, S={a.stacks}, J={cfg.J}, scales 64/32/16/8, forward+backward, median of {a.iters}")
     print(f"{'loss':<45}{'ms':>10}{'x plain':>10}")
     for r in res: print(f"{r['loss']:<45}{r['ms']:>10.2f}{r['ratio_to_plain']:>10.2f}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(dict(benchmark='loss_speed', device=str(dev), cpu=cpu_summary(), batch=a.batch, stacks=a.stacks, J=MPII.J,
+    Path(a.out).write_text(json.dumps(dict(benchmark='loss_speed', device=str(dev), cpu=cpu_summary(), batch=a.batch, stacks=a.stacks, J=cfg.J,
                                            torch=torch.__version__, python=platform.python_version(), results=res), indent=1))
 
 

@@ -19,9 +19,10 @@ if __name__ == '__main__':
     p.add_argument('--checkpoint', default=None); p.add_argument('--data', default='../shared/data/lspet')
     a = p.parse_args()
     print(cpu_summary())
-    model, cfg, js = load_model(a.checkpoint)
+    model = load_model(a.checkpoint)
+    cfg, js = model.cfg, model.cfg.js
     recs = split_records(read_lsp(a.data), 1000)[1]
     c, s = joints_box(np.stack([r.kps for r in recs]), np.stack([r.vis for r in recs]) > 0, cfg.person_pad or 1.4)
-    kps, _ = predict_paths(model, js, [r.image for r in recs], boxes=[None if np.isnan(si) else (*ci, si) for ci, si in zip(c, s)])
+    kps, _ = predict_paths(model, [r.image for r in recs], boxes=[None if np.isnan(si) else (*ci, si) for ci, si in zip(c, s)])
     print(f"PCK@0.2 with oracle joint boxes, {len(recs)} held-out images, flip test: "
           f"{float(pck(record_dists(recs, kps), 0.2, js)[1]):.3f}")

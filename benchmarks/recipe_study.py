@@ -12,7 +12,7 @@ row to docs/study/results.json (final PCK, images/s, CPU capability). Short runs
 """
 from __future__ import annotations
 import argparse, json, random, shutil, time
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 import torch
 from mss_pose.readers import read_lsp, split_records
@@ -45,12 +45,12 @@ VARIANTS = {   # name: (config overrides, training settings); everything else as
 }
 
 
-def protocol_pck(model, js, recs, refine: bool) -> float:
+def protocol_pck(model, recs, refine: bool) -> float:
     "PCK@0.2 (flip test) from whole images, as `mss_pose eval` scores LSP: one pass, or two for a model trained on joint boxes."
     from mss_pose.inference import predict_paths
     from mss_pose.metrics import record_dists, pck
-    kps, _ = predict_paths(model, js, [r.image for r in recs], refine=refine)
-    return float(pck(record_dists(recs, kps), 0.2, js)[1])
+    kps, _ = predict_paths(model, [r.image for r in recs], refine=refine)
+    return float(pck(record_dists(recs, kps), 0.2, model.cfg.js)[1])
 
 
 def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path('docs/study')):
@@ -59,14 +59,12 @@ def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path
     recs = read_lsp(data)
     trn, val = split_records(recs, 1000)
     trn, val = random.Random(seed).sample(trn, n_train), val[:n_valid]
-    cfg = MSSConfig.preset('small', n_joints=14, mask_p=0.).baseline()
-    cfg = MSSConfig(**{**asdict(cfg), **over})
-    dls = pose_dataloaders(trn, val, 'lsp', cfg.in_size, n_scales=cfg.n_scales, bs=bs, sigma=cfg.sigma,
-                           aug=tr.get('aug'), num_workers=0, seed=seed, person_pad=cfg.person_pad)
+    cfg = replace(MSSConfig.preset('small', joint_set='lsp', mask_p=0.).baseline(), **over)
+    dls = pose_dataloaders(trn, val, cfg, bs=bs, aug=tr.get('aug'), num_workers=0, seed=seed)   # in_size, scales, sigma, person_pad from cfg
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / 'runs' / name, ignore_errors=True)            # a rerun starts a fresh history
-    learn = mss_learner(dls, cfg, path=out / 'runs' / name, amp='auto', save_best=False)
+    learn = mss_learner(dls, path=out / 'runs' / name, amp='auto', save_best=False)
     t = time.time()
     learn.fit_one_cycle(epochs, tr.get('lr', 2e-3), pct_start=tr.get('pct_start', 0.25))
     secs = time.time() - t
@@ -77,8 +75,8 @@ def run(name, data, n_train=3500, n_valid=500, epochs=3, bs=16, seed=0, out=Path
                best_pck=max(float(v[-1]) for v in learn.recorder.values), minutes=round(secs / 60, 1),
                train_img_s=round(epochs * n_train / secs, 1), amp=amp_mode('auto', 'cpu'),
                cpu=cpu_summary())
-    row['pck_whole'] = protocol_pck(learn.model, 'lsp', val, refine=False)       # one pass on the whole image
-    if cfg.person_pad: row['pck_whole_2pass'] = protocol_pck(learn.model, 'lsp', val, refine=True)
+    row['pck_whole'] = protocol_pck(learn.model, val, refine=False)       # one pass on the whole image
+    if cfg.person_pad: row['pck_whole_2pass'] = protocol_pck(learn.model, val, refine=True)
     res = out / 'results.json'
     rows = [r for r in (json.loads(res.read_text()) if res.exists() else []) if r['variant'] != name]
     res.write_text(json.dumps(rows + [row], indent=1))

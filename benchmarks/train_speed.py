@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse, contextlib, json, platform, statistics, time
 from pathlib import Path
 import torch
-from mss_pose.skeleton import MPII
 from mss_pose.heatmaps import render_multiscale
 from mss_pose.loss import MSSLoss
 from mss_pose.model import MSSConfig, MSSNet
@@ -26,9 +25,9 @@ def _setup(cfg, batch, dev, compile_, fmt):
     model = MSSNet(cfg).to(dev, memory_format=fmt).train()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x = torch.randn(batch, 3, cfg.in_size, cfg.in_size, device=dev).contiguous(memory_format=fmt)
-    kps = torch.rand(batch, cfg.n_joints, 2, device=dev) * (cfg.in_size - 32) + 16
-    tg, w = render_multiscale(kps, torch.ones(batch, cfg.n_joints, device=dev), cfg.in_size, cfg.scale_sizes)
-    return (torch.compile(model) if compile_ else model), opt, MSSLoss.for_config(MPII, cfg), (x, kps, w, tg)
+    kps = torch.rand(batch, cfg.J, 2, device=dev) * (cfg.in_size - 32) + 16
+    tg, w = render_multiscale(kps, torch.ones(batch, cfg.J, device=dev), cfg.in_size, cfg.scale_sizes)
+    return (torch.compile(model) if compile_ else model), opt, MSSLoss(cfg), (x, kps, w, tg)
 
 
 def _run(mode, cfg, batch, iters, warmup, dev, fmt):
@@ -61,7 +60,7 @@ def main(argv=None):
     dev = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if a.device == 'auto' else a.device)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     modes = a.modes or (['fp32', 'amp', 'fp32+compile', 'amp+compile'] if dev.type == 'cuda' else ['fp32', 'amp'])
-    cfg = MSSConfig.preset(a.preset, n_joints=MPII.J)
+    cfg = MSSConfig.preset(a.preset, joint_set='mpii')
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_summary()
     rows = []
     for m in modes:

@@ -167,10 +167,11 @@ def predict_mss(a) -> Path:
     paths = [Path(r.image) for r in recs]
     if [p.name for p in paths] != [p.name for p in valid_images(Path(a.data), a.n_valid)]:
         raise SystemExit("the records' images are not the last --n-valid files by name")
-    model, cfg, js = load_model(a.checkpoint)
+    model = load_model(a.checkpoint)
+    cfg = model.cfg
     load0 = os.getloadavg()
     t, c = time.perf_counter(), time.process_time()
-    kps, scores = predict_paths(model, js, paths, bs=a.bs, flip=True, device=a.device, num_workers=0)
+    kps, scores = predict_paths(model, paths, bs=a.bs, flip=True, device=a.device, num_workers=0)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     ck = str(a.checkpoint or shipped_checkpoint())
     timing = _timing(len(paths), wall, cpu, load0, dict(

@@ -116,39 +116,44 @@ def _write_atomic(path: Path, # final file
     return path
 
 # %% ../nbs/12_cli.ipynb #3c021ffe
-def parse_overrides(items: list[str]) -> dict:
-    "`['in_size=192', 'structure=mean']` -> `{'in_size': 192, 'structure': 'mean'}` (numbers, bools and None parsed)."
-    out = {}
+def parse_overrides(items: list[str], # `FIELD=VALUE` strings
+                    cls, # the dataclass they set fields of
+                    flag: str = '--set', # the flag, named in errors
+                   ) -> dict:
+    "`['in_size=192', 'structure=mean']` -> `{'in_size': 192, 'structure': 'mean'}` (numbers, bools, tuples and None parsed)."
+    out, names = {}, [f.name for f in dataclasses.fields(cls)]
     for it in items or []:
         k, eq, v = it.partition('=')
-        if not eq or not k: raise ValueError(f"--set expects FIELD=VALUE, got {it!r}")
+        if not eq or not k: raise ValueError(f"{flag} expects FIELD=VALUE, got {it!r}")
         try: out[k] = ast.literal_eval(v)
         except (ValueError, SyntaxError): out[k] = v
+    if bad := sorted(set(out) - set(names)): raise ValueError(f"{flag}: unknown {cls.__name__} field(s) {bad}; fields: {names}")
     return out
 
 def train_config(args, js, init: dict | None = None) -> MSSConfig:
     "The run's `MSSConfig`: `init`'s architecture (the `--init` checkpoint) or `--preset`, then `--baseline`, then `--set` overrides."
     from mss_pose.model import MSSConfig
-    over = parse_overrides(args.set)
-    if bad := sorted(set(over) - {f.name for f in dataclasses.fields(MSSConfig)}):
-        raise ValueError(f"--set: unknown MSSConfig field(s) {bad}; fields: {[f.name for f in dataclasses.fields(MSSConfig)]}")
-    cfg = init['cfg'] if init else MSSConfig.preset(args.preset, n_joints=js.J)
+    over = parse_overrides(args.set, MSSConfig)
+    cfg = init['cfg'] if init else MSSConfig.preset(args.preset, joint_set=js.name)
+    if cfg.js.name != js.name: raise ValueError(f"--init {args.init} predicts '{cfg.js.name}' joints but the data has '{js.name}' joints")
     if args.baseline: cfg = cfg.baseline()
     return dataclasses.replace(cfg, **over)
 
 def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> tuple[MSSConfig, dict]:
-    "Config and schedule of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
+    "Config and schedule (augmentation included) of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
     from mss_pose.model import MSSConfig
+    from mss_pose.data import AugConfig
     f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
     if args.resume:
         if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
         run = json.loads(f.read_text())
-        return MSSConfig(**run['cfg']), {**run['schedule'], 'prior_epochs': run['prior_epochs']}
+        return MSSConfig.from_dict(run['cfg']), {'aug': {}, **run['schedule'], 'prior_epochs': run['prior_epochs']}
     if (out / 'models' / 'last.json').exists():
         raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
     m = init['meta'] if init else {}                                 # a chain of runs counts all its epochs
     prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
-    run = dict(cfg=dataclasses.asdict(cfg), schedule={k: getattr(args, k) for k in keys}, init=args.init, prior_epochs=prior)
+    aug = dataclasses.asdict(AugConfig(**parse_overrides(args.aug, AugConfig, '--aug')))     # checked before anything is written
+    run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in keys}, 'aug': aug}, init=args.init, prior_epochs=prior)
     out.mkdir(parents=True, exist_ok=True); (out / 'run.json').write_text(json.dumps(run, indent=1))
     return cfg, {**run['schedule'], 'prior_epochs': prior}
 
@@ -158,7 +163,7 @@ def train(args) -> dict:
     from fastai.torch_core import rank_distrib
     from mss_pose.skeleton import get_joint_set
     from mss_pose.readers import split_records
-    from mss_pose.data import pose_dataloaders
+    from mss_pose.data import AugConfig, pose_dataloaders
     from mss_pose.model import MSSConfig, load_weights
     from mss_pose.masking import KeypointMask
     from mss_pose.inference import read_checkpoint, save_checkpoint
@@ -170,9 +175,9 @@ def train(args) -> dict:
     out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
     cfg, sch = _run_settings(args, out, train_config(args, js, init), init)
-    dls = pose_dataloaders(trn, val, js, cfg.in_size, n_scales=cfg.n_scales, sigma=cfg.sigma, bs=sch['bs'],
-                           item_tfms=[KeypointMask(p=0.)], num_workers=args.workers, seed=sch['seed'], person_pad=cfg.person_pad)
-    learn = mss_learner(dls, cfg, path=out, amp=None if args.amp == 'none' else args.amp)
+    dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
+                           num_workers=args.workers, seed=sch['seed'])
+    learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)
     if init: load_weights(learn.model, init['model'])
     done = resume(learn) if args.resume else 0
     if done: print(f"resuming {out} after epoch {done} of {sch['epochs'] + sch['finetune_epochs']}")
@@ -186,7 +191,7 @@ def train(args) -> dict:
                 total_epochs=sch['prior_epochs'] + sch['epochs'] + sch['finetune_epochs'],
                 amp=amp_mode(None if args.amp == 'none' else args.amp, dls.device.type), n_train=len(trn), n_valid=len(val),
                 baseline=not (cfg.ms_supervision or cfg.regression), cpu=cpu_summary(), minutes=round((time.time() - t0) / 60, 1), **res)
-    save_checkpoint(learn.model, cfg, js, out / 'mss_pose.pth', meta=meta)
+    save_checkpoint(learn.model, out / 'mss_pose.pth', meta=meta)
     (out / 'results.json').write_text(json.dumps(meta, indent=1))
     print(f"saved {out / 'mss_pose.pth'}: " + ', '.join(f'{k} {v:.4f}' for k, v in res.items()))
     return meta
@@ -208,13 +213,13 @@ def _unreadable(paths: list[Path]) -> dict[Path, str]:
     if len(bad) == len(files): raise ValueError(f"no image could be read ({len(files)} skipped)")
     return bad
 
-def _predict_all(model, js, paths, boxes=None, bs=16, flip=True):
+def _predict_all(model, paths, boxes=None, bs=16, flip=True):
     "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar over chunks of images."
     import numpy as np
     from fastprogress.fastprogress import progress_bar
     from mss_pose.inference import predict_paths
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
-    res = [predict_paths(model, js, paths[c], bs=bs, flip=flip, boxes=None if boxes is None else boxes[c]) for c in progress_bar(chunks)]
+    res = [predict_paths(model, paths[c], bs=bs, flip=flip, boxes=None if boxes is None else boxes[c]) for c in progress_bar(chunks)]
     return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
 def _entry(image: str, kps, scores, **ids) -> dict:
@@ -258,7 +263,7 @@ def evaluate(args) -> dict:
     from mss_pose.inference import load_model
     from mss_pose.readers import split_records
     from mss_pose.images import person_box
-    model, cfg, js = load_model(args.checkpoint)
+    model = load_model(args.checkpoint); js = model.cfg.js
     data = Path(args.data) if args.data is not None else sample_dir()
     if args.format == 'lsp' and not (data / 'joints.mat').exists():
         recs, images = None, _image_files(data)
@@ -272,7 +277,7 @@ def evaluate(args) -> dict:
     bad = _unreadable(images)
     keep = [i for i, p in enumerate(images) if p not in bad]
     people, nth = args.format != 'lsp', _person_index(images)             # MPII, COCO: several people per image
-    kps, scores = _predict_all(model, js, [images[i] for i in keep], [(*recs[i].center, recs[i].size) for i in keep] if people else None,
+    kps, scores = _predict_all(model, [images[i] for i in keep], [(*recs[i].center, recs[i].size) for i in keep] if people else None,
                                args.bs, not args.no_flip)
     ids = [dict(person=nth[i], box=[round(v, 2) for v in person_box(recs[i].center, recs[i].size)]) if people else {} for i in keep]
     out = _write_json(Path(args.out), js, [_entry(images[i].name, k, s, **d) for i, k, s, d in zip(keep, kps, scores, ids)], bad)
@@ -298,12 +303,12 @@ def predict(args) -> dict:
     "Predict skeletons on images (whole, or one person per box), save pictures and a JSON of joints in original pixels."
     from mss_pose.inference import load_model
     from mss_pose.images import crop_box
-    model, cfg, js = load_model(args.checkpoint)
+    model = load_model(args.checkpoint); js = model.cfg.js
     bad = _unreadable(args.images)
     todo = [(p, n, b) for p, bs in zip(args.images, args.person_boxes or [[None]] * len(args.images)) if p not in bad
             for n, b in enumerate(bs)]                                     # (image, person, box or None)
     boxes = [(*c, s) for c, s in (crop_box(b) for *_, b in todo)] if args.person_boxes else None
-    kps, scores = _predict_all(model, js, [p for p, *_ in todo], boxes, args.bs, not args.no_flip)
+    kps, scores = _predict_all(model, [p for p, *_ in todo], boxes, args.bs, not args.no_flip)
     out, people = Path(args.out), {}
     for (p, *_), k, s in zip(todo, kps, scores): people.setdefault(p, []).append((k, s))
     pics = dict(zip(people, _picture_names(list(people))))
@@ -333,6 +338,7 @@ def _train_args(t: argparse.ArgumentParser):
     t.add_argument('--epochs', type=_COUNT, default=10, help='epochs without keypoint masking')
     t.add_argument('--finetune-epochs', type=_COUNT, default=0, help='further epochs with keypoint masking on, in the same one-cycle schedule')
     t.add_argument('--lr', type=_number(0, lo_open=True), default=2e-3, help='peak learning rate of the one-cycle schedule')
+    t.add_argument('--aug', nargs='+', default=[], metavar='FIELD=VALUE', help='AugConfig overrides, e.g. --aug scale=0.75,2 whole_p=0.3')
     t.add_argument('--pct-start', type=_number(0, 1), default=0.25, help='fraction of the schedule spent warming up')
     t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
                    help='mixed precision: auto = bf16/fp16 on a GPU, bf16 on a CPU with native bf16 (AVX-512 BF16, AMX), else fp32')

@@ -22,6 +22,7 @@ from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, draw_skeleton, image_problem, image_size, joints_box,
                              read_image, warp_crop, whole_image_box)
 from .readers import PoseRecord
+from .model import MSSConfig
 
 # %% auto #0
 __all__ = ['AugConfig', 'colour_matrix', 'colour_jitter', 'PoseDataset', 'cpu_single_thread', 'RenderTargets',
@@ -36,15 +37,17 @@ class AugConfig:
     rot_p: float = 0.6        # probability of rotating: most test people are upright, keep many samples so
     flip_p: float = 0.5       # horizontal flip, left/right joints swapped: no side bias, twice the poses
     shift: float = 0.0625     # max translation, fraction of the crop side: person boxes are never exactly centred
+    whole_p: float = 0.       # probability of cropping the whole image instead of the person's box: what a box-less first pass sees
     brightness: float = 0.25  # max relative change of brightness: lighting differs across photos
     contrast: float = 0.25    # max relative change of contrast about the mean grey level: hazy and harsh photos
     saturation: float = 0.25  # max relative change of saturation: faded and vivid photos
     channel: float = 0.1      # max per-channel gain change (hourglass-style colour jitter): colour casts of the light
 
     def __post_init__(self):
+        object.__setattr__(self, 'scale', tuple(map(float, self.scale)))   # a JSON list from run.json compares equal
         lo, hi = self.scale
         if not 0 < lo <= hi: raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi, got {self.scale}")
-        for n in ('rot_p', 'flip_p'):
+        for n in ('rot_p', 'flip_p', 'whole_p'):
             if not 0 <= getattr(self, n) <= 1: raise ValueError(f"{n} is a probability, got {getattr(self, n)}")
         for n in ('rot', 'shift', 'brightness', 'contrast', 'saturation', 'channel'):
             if getattr(self, n) < 0: raise ValueError(f"{n} must be >= 0, got {getattr(self, n)}")
@@ -54,10 +57,10 @@ class AugConfig:
     @classmethod
     def none(cls) -> AugConfig:
         "No augmentation at all."
-        return cls((1., 1.), 0., 0., 0., 0., 0., 0., 0., 0.)
+        return cls((1., 1.), rot=0., rot_p=0., flip_p=0., shift=0., brightness=0., contrast=0., saturation=0., channel=0.)
 
     @property
-    def geometric(self) -> bool: return self.scale != (1., 1.) or (self.rot > 0 and self.rot_p > 0) or self.flip_p > 0 or self.shift > 0
+    def geometric(self) -> bool: return self.scale != (1., 1.) or (self.rot > 0 and self.rot_p > 0) or self.flip_p > 0 or self.shift > 0 or self.whole_p > 0
     @property
     def colour(self) -> bool: return any(getattr(self, n) > 0 for n in ('brightness', 'contrast', 'saturation', 'channel'))
     @property
@@ -67,6 +70,7 @@ class AugConfig:
 _GREY = np.array([0.299, 0.587, 0.114])             # RGB luma weights
 _BGR2RGB = np.eye(3)[::-1]
 
+# %% ../nbs/03_data.ipynb #83870a02
 def colour_matrix(aug: AugConfig, # jitter strengths
                   rng: np.random.Generator, # source of randomness
                   mean_grey: float = 128., # mean grey level of the image, the contrast pivot
@@ -78,6 +82,7 @@ def colour_matrix(aug: AugConfig, # jitter strengths
     A = b * c * (g[:, None] * A) @ _BGR2RGB                           # gains, contrast and brightness; from BGR
     return np.concatenate([A, np.full((3, 1), b * (1 - c) * mean_grey)], 1)
 
+# %% ../nbs/03_data.ipynb #d6ad1dfe
 def colour_jitter(img: np.ndarray, # (H, W, 3) uint8 BGR
                   aug: AugConfig, # jitter strengths
                   rng: np.random.Generator, # source of randomness
@@ -144,6 +149,7 @@ class PoseDataset(torch.utils.data.Dataset):
         "Original -> crop matrix of record `i` (random scale, rotation, flip and shift when `rng` is given) and whether it flips."
         (c, s), a, S = self._box(i, hw), self.aug, self.in_size
         if rng is None or not a.geometric: return crop_matrix(c, s, S), False
+        if a.whole_p and rng.random() < a.whole_p: c, s = whole_image_box(hw)   # drawn only when used: streams unchanged
         sc = rng.uniform(*a.scale)
         rot = rng.uniform(-a.rot, a.rot) if rng.random() < a.rot_p else 0.
         flip = bool(rng.random() < a.flip_p)
@@ -202,6 +208,7 @@ def cpu_single_thread(t: torch.Tensor): # a tensor on the device the ops will ru
     try: yield
     finally: torch.set_num_threads(n)
 
+# %% ../nbs/03_data.ipynb #74f3bf36
 class RenderTargets(ItemTransform):
     "After batch: `(img uint8, kps, vis)` -> `(x, kps, weight, *hms)`, ImageNet-normalised `x`, targets finest first."
     _retain, order = False, 100
@@ -233,6 +240,7 @@ def default_num_workers() -> int:
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return min(n, 8) if n > 1 else 0
 
+# %% ../nbs/03_data.ipynb #976d355c
 class PoseDataLoader(DataLoader):
     "fastai `DataLoader` that advances the dataset's augmentation epoch per pass and keeps OpenCV single-threaded in workers."
     def before_iter(self):
@@ -246,52 +254,39 @@ class PoseDataLoader(DataLoader):
 
 # %% ../nbs/03_data.ipynb #60734d48
 class PoseDataLoaders(DataLoaders):
-    "`DataLoaders` of pose batches `(x, kps, weight, *hms)` that know their joint set and target sizes."
+    "`DataLoaders` of pose batches `(x, kps, weight, *hms)` for the model `cfg` describes (joint set, input size, targets)."
     n_inp = 1                                               # Learner: xb = (x,), yb = (kps, weight, *hms)
     def __init__(self, *loaders, path='.', device=None,
-                 joint_set: str | JointSet = 'lsp', # joint set of the batches
-                 in_size: int = 256, # input side in pixels
-                 sizes=(64, 32, 16, 8), # target sizes, finest first
+                 cfg: MSSConfig | None = None, # the config the batches were made for
                 ):
         super().__init__(*loaders, path=path, device=device)
-        self.joint_set, self.in_size, self.sizes = get_joint_set(joint_set), in_size, tuple(sizes)
+        self.cfg = cfg
 
     def new_empty(self):
         "Empty copy with the same settings (what `Learner.export` saves)."
         loaders = [dl.new(dl.dataset.new_empty()) for dl in self.loaders]
-        return type(self)(*loaders, path=self.path, device=getattr(self, '_device', None),
-                          joint_set=self.joint_set, in_size=self.in_size, sizes=self.sizes)
+        return type(self)(*loaders, path=self.path, device=getattr(self, '_device', None), cfg=self.cfg)
 
 # %% ../nbs/03_data.ipynb #e1f6388c
 def pose_dataloaders(train_records: list[PoseRecord], # training people
                      valid_records: list[PoseRecord], # validation people
-                     joint_set: str | JointSet, # joint set of all records
-                     in_size: int = 256, # input side in pixels
-                     n_scales: int = 4, # target scales: in_size/4, /8, ... (multi-scale supervision)
+                     cfg: MSSConfig, # the model's config: joint set, input size, target scales and sigma, person boxes
                      bs: int = 16, # batch size
-                     sigma: float = 2., # Gaussian std at the finest target
                      aug: AugConfig | None = None, # training augmentation; None: `AugConfig()`
                      item_tfms=(), # numpy item transforms, e.g. keypoint masking (RandTransforms run on train only)
                      num_workers: int | None = None, # None: `default_num_workers()`
                      device=None, # None: CUDA when available, else CPU
                      seed: int = 0, # seed of shuffling and augmentation
-                     min_sigma: float = 1., # floor of the Gaussian std on coarse maps
-                     person_pad: float | None = None, # records without a box: None, the whole image; else their labelled joints' box times this
                     ) -> PoseDataLoaders:
-    "Train and validation `DataLoaders` of pose batches with multi-scale targets."
-    js, in_size = get_joint_set(joint_set), int(in_size)
-    if n_scales < 1 or in_size % (4 * 2 ** (n_scales - 1)):
-        raise ValueError(f"in_size {in_size} must be divisible by {4 * 2 ** max(n_scales - 1, 0)} (4 * 2**(n_scales - 1)) for n_scales={n_scales}")
+    "Train and validation `DataLoaders` of pose batches with the multi-scale targets `cfg` asks for."
     if len(train_records) < bs: raise ValueError(f"need at least bs={bs} training records for a full batch, got {len(train_records)}")
-    codec = HeatmapCodec(in_size, n_scales, sigma, min_sigma)
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     nw = default_num_workers() if num_workers is None else num_workers
     def dl(recs, train):
-        ds = PoseDataset(recs, js, in_size, train, aug, item_tfms, seed, person_pad=person_pad)
+        ds = PoseDataset(recs, cfg.js, cfg.in_size, train, aug, item_tfms, seed, person_pad=cfg.person_pad)
         return PoseDataLoader(ds, bs=bs, shuffle=train, drop_last=train, num_workers=nw, pin_memory=device.type == 'cuda',
-                              device=device, after_batch=Pipeline([RenderTargets(codec)]))
-    trn, val = dl(train_records, True), dl(valid_records, False)
-    return PoseDataLoaders(trn, val, device=device, joint_set=js, in_size=in_size, sizes=codec.sizes)
+                              device=device, after_batch=Pipeline([RenderTargets(cfg.codec())]))
+    return PoseDataLoaders(dl(train_records, True), dl(valid_records, False), device=device, cfg=cfg)
 
 # %% ../nbs/03_data.ipynb #ede78640
 @patch
@@ -318,6 +313,6 @@ def show_batch(self: PoseDataLoaders,
         if hm_scale is not None:
             ax.imshow(hms[hm_scale][i].sum(0).clamp(0, 1).float().cpu().numpy(), cmap='magma', alpha=0.55,
                       extent=(-0.5, S - 0.5, S - 0.5, -0.5))
-        draw_skeleton(ax, kps[i].cpu(), w[i].cpu(), self.joint_set)
+        draw_skeleton(ax, kps[i].cpu(), w[i].cpu(), self.cfg.js)
     fig.tight_layout()
     return axs

@@ -15,7 +15,7 @@ from fastai.callback.core import Callback
 from .skeleton import JointSet, get_joint_set, stick_figure
 from .images import apply_affine
 from .readers import PoseRecord
-from .inference import crop_image, load_image, model_device, model_in_size, normalise_crops, predict_crops
+from .inference import crop_image, load_image, model_config, model_device, normalise_crops, predict_crops
 from .plotting import (fig_png, joint_index, loss_terms, occlude_joint, plot_errors, plot_heatmap, plot_joint_grid,
                                plot_loss, plot_pose, plot_pyramid, plot_stacks, snapshot)
 
@@ -94,8 +94,7 @@ def _box(smp: dict, img: np.ndarray):
 class HeatmapExplorer(_Explorer):
     "Interactive heatmaps: image, joint, stack, scale, opacity, flip test, and occluding the chosen joint."
     views = ('joint', 'all joints', 'pyramid', 'stacks')
-    def __init__(self, model, # returns `MSSOutput`
-                 js: str | JointSet, # joint set it predicts
+    def __init__(self, model, # returns `MSSOutput`; `model.cfg` gives the joint set, input size, stacks and scales
                  images, # `PoseRecord`s (or a `PoseDataset`), image paths, arrays, or (name, image) pairs
                  in_size: int | None = None, # crop side; None: `model.cfg.in_size`
                  flip: bool = True, # flip test at start
@@ -103,11 +102,11 @@ class HeatmapExplorer(_Explorer):
                  raise_errors: bool = False, # raise exceptions of callbacks (tests), besides showing them
                 ):
         self._setup(raise_errors)
-        self.model, self.js, self.in_size = model, get_joint_set(js), model_in_size(model, in_size)
+        cfg = model_config(model)
+        self.model, self.js, self.in_size = model, cfg.js, in_size or cfg.in_size
         self.samples, self._cache = _samples(images, self.js), {}
         if not self.samples: raise ValueError("HeatmapExplorer needs at least one image")
-        cfg = getattr(model, 'cfg', None)
-        S, K = (cfg.n_stacks, cfg.n_scales) if cfg is not None else (1, 1)
+        S, K = cfg.n_stacks, cfg.n_scales
         self.image = W.Dropdown(options=self._options(), value=0, description='image')
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload')
         self.joint = W.Dropdown(options=[(n, j) for j, n in enumerate(self.js.joints)], value=0, description='joint')
@@ -156,7 +155,7 @@ class HeatmapExplorer(_Explorer):
             ref, vis = (gt, np.where(smp['vis'] > 0, 2, 0)) if labelled else (r['clean'], np.full(self.js.J, 2))
             crop, _ = occlude_joint(crop, ref, vis, occlude)
             r['crop'] = crop
-        k, s, out = predict_crops(self.model, normalise_crops(crop, model_device(self.model)), self.js, flip)
+        k, s, out = predict_crops(self.model, normalise_crops(crop, model_device(self.model)), flip)
         return dict(r, kps=k[0].cpu().numpy(), scores=s[0].cpu().numpy(), out=out)
 
     def predict(self, i: int | None = None, flip: bool | None = None, occlude: int | None = -1) -> dict:
@@ -230,25 +229,20 @@ class HeatmapMonitor(Callback):
     "After each `every` epochs, draw the heatmaps of a fixed validation image with the current model."
     order = 90
     def __init__(self, img, # path, bytes or (H, W, 3) uint8 array of the image to watch
-                 js: str | JointSet | None = None, # joint set; None: the DataLoaders' `joint_set`
                  box=None, # (cx, cy, side) person box; None: the whole image
                  every: int = 1, # draw after every `every` epochs
                  out: W.Output | None = None, # widget to draw into (a notebook); None: only collect figures
                  max_figs: int | None = None, # keep at most this many figures (the latest)
                 ):
-        self.img, self.js, self.box, self.every, self.out, self.max_figs = load_image(img), js, box, every, out, max_figs
+        self.img, self.box, self.every, self.out, self.max_figs = load_image(img), box, every, out, max_figs
         self.figs = []
 
-    def before_fit(self):
-        js = self.js if self.js is not None else getattr(self.dls, 'joint_set', None)
-        if js is None: raise ValueError("HeatmapMonitor needs js= when the DataLoaders have no joint_set")
-        self.joint_set = get_joint_set(js)
-        self.crop, self.M = crop_image(self.img, self.box, model_in_size(self.model, getattr(self.dls, 'in_size', None)))
+    def before_fit(self): self.crop, self.M = crop_image(self.img, self.box, model_config(self.model).in_size)
 
     def after_epoch(self):
         if (self.epoch + 1) % self.every: return
-        k, _, out = predict_crops(self.model, normalise_crops(self.crop, model_device(self.model)), self.joint_set, flip=False)
-        fig = plot_joint_grid(self.crop, out.final[0], self.joint_set, kps=k[0], size=1.4, title=f"epoch {self.epoch + 1}")
+        k, _, out = predict_crops(self.model, normalise_crops(self.crop, model_device(self.model)), flip=False)
+        fig = plot_joint_grid(self.crop, out.final[0], model_config(self.model).js, kps=k[0], size=1.4, title=f"epoch {self.epoch + 1}")
         self.figs.append(fig)
         if self.max_figs: self.figs = self.figs[-self.max_figs:]
         if self.out is not None: _show(self.out, fig)

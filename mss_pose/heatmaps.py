@@ -18,6 +18,7 @@ def _hw(size) -> tuple[int, int]:
     "`(h, w)` from an int (square) or an `(h, w)` pair."
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
+# %% ../nbs/01_heatmaps.ipynb #92ea9f9a
 def rescale_kps(kps: torch.Tensor, # (..., 2) x,y in the `src_size` grid
                 src_size, # int or (h, w) of the grid `kps` live in
                 dst_size, # int or (h, w) of the target grid
@@ -53,6 +54,7 @@ def scale_sigmas(sizes, # map sizes, finest first
     s0 = _hw(sizes[0])[1]
     return [max(sigma * _hw(s)[1] / s0, min_sigma) for s in sizes]
 
+# %% ../nbs/01_heatmaps.ipynb #1250958e
 def render_multiscale(kps: torch.Tensor, # (B, J, 2) x,y in input pixels
                       weight: torch.Tensor, # (B, J) 1 for labelled joints
                       in_size, # int or (h, w) of the input image
@@ -75,6 +77,7 @@ def get_max_preds(hm: torch.Tensor, # (B, J, h, w) heatmaps
     maxvals, idx = hm.reshape(B, J, h * w).max(-1)
     return torch.stack([idx % w, idx // w], -1).to(hm.dtype), maxvals
 
+# %% ../nbs/01_heatmaps.ipynb #67361f3a
 def _read(hm: torch.Tensor, kps_int: torch.Tensor, offsets, pad: int = 0) -> torch.Tensor:
     "Values of `hm` (B, J, h, w) at integer `kps_int` + each (dx, dy) in `offsets` -> (B, J, len(offsets))."
     B, J, h, w = hm.shape
@@ -94,6 +97,7 @@ def quarter_offset(hm: torch.Tensor, # (B, J, h, w)
     sy = torch.sign(v[..., 2] - v[..., 3]) * ((y > 0) & (y < h - 1))
     return kps + 0.25 * torch.stack([sx, sy], -1)
 
+# %% ../nbs/01_heatmaps.ipynb #2fbd0c92
 def gaussian_blur(hm: torch.Tensor, # (B, J, h, w)
                   kernel: int = 11, # odd kernel size; sigma as OpenCV derives it
                  ) -> torch.Tensor: # (B, J, h, w) blurred, each map rescaled to its original max
@@ -111,11 +115,13 @@ def gaussian_blur(hm: torch.Tensor, # (B, J, h, w)
 _TAYLOR_OFFSETS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 0), (-2, 0), (0, 2), (0, -2),
                    (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
+# %% ../nbs/01_heatmaps.ipynb #dcddcb93
 def dark_kernel(side: int, # the heatmap's shorter side
                ) -> int: # odd kernel size, 0 for no blur
     "DARK's blur for a map of this size: its 11 px at 64 px maps, shrinking linearly to none at 32 px."
     return 2 * ((side - 32) // 6) + 1 if side > 32 else 0
 
+# %% ../nbs/01_heatmaps.ipynb #32326d9d
 def dark_refine(hm: torch.Tensor, # (B, J, h, w)
                 kps: torch.Tensor, # (B, J, 2) integer argmax from `get_max_preds`
                 blur_kernel: int | None = None, # DARK modulation kernel; None: `dark_kernel(min(h, w))`; 0: no blur

@@ -20,6 +20,7 @@ def conv_bn_relu(cin: int, cout: int, ks: int = 1, stride: int = 1) -> nn.Sequen
     "Convolution (with bias, as in Torch), BatchNorm, ReLU: the stem and Newell's `lin` layer."
     return nn.Sequential(nn.Conv2d(cin, cout, ks, stride, ks // 2), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
+# %% ../nbs/04_hourglass.ipynb #3ec945f4
 class Residual(nn.Module):
     "Pre-activation bottleneck: BN-ReLU-1x1(cout/2), BN-ReLU-3x3(cout/2), BN-ReLU-1x1(cout), plus skip."
     def __init__(self, cin: int, # input channels
@@ -94,11 +95,13 @@ def diagram_legend(ax, # axes of `diagram_canvas`
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(fc=_COLOURS[k], ec='0.35', label=_KINDS[k]) for k in kinds], loc='lower left', fontsize=7, frameon=False)
 
+# %% ../nbs/04_hourglass.ipynb #788da7bb
 def chw(s, # a batch shape (B, C, H, W)
        ) -> str: # 'C×H×W', the shape of one image
     "A box label for a tensor shape."
     return '×'.join(str(v) for v in s[1:])
 
+# %% ../nbs/04_hourglass.ipynb #99ba2e0a
 def diagram_block(ax, # axes of `diagram_canvas`
                   xy, # centre, in box units
                   text: str, # label
@@ -111,6 +114,7 @@ def diagram_block(ax, # axes of `diagram_canvas`
                                 fc=_COLOURS[kind], ec='0.35', lw=0.8, zorder=2))
     ax.text(*xy, text, ha='center', va='center', fontsize=7.5, zorder=3)
 
+# %% ../nbs/04_hourglass.ipynb #9d86dbc0
 def diagram_arrow(ax, # axes of `diagram_canvas`
                   a, b, # start and end points, in box units
                   text: str | None = None, # label at its middle
@@ -122,6 +126,7 @@ def diagram_arrow(ax, # axes of `diagram_canvas`
     if text: ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, text, ha='center', va='center', fontsize=6.5, color='0.25',
                      bbox=dict(fc='w', ec='none', pad=0.5), zorder=1.5)
 
+# %% ../nbs/04_hourglass.ipynb #d569f1f4
 def diagram_canvas(ncols: float, # columns of boxes, one unit apart
                    bottom: float, top: float = 0.55, # y range in box units (rows are one unit apart, y upwards)
                    scale: float = 0.95, # inches per unit
@@ -204,6 +209,7 @@ def stack_layer_names(S: int, # stacks
     "Submodules of a `StackedHourglass` whose outputs the diagrams show."
     return ['stem'] + [f'{m}.{s}' for s in range(S) for m in ('hgs', 'lin', 'head')] + [f'merge_hm.{s}' for s in range(S - 1)]
 
+# %% ../nbs/04_hourglass.ipynb #04492a1c
 def draw_stacks(ax, # axes of `diagram_canvas`
                 sh: dict, # `layer_shapes` of `stack_layer_names(S)`
                 x_shape, # input shape (B, 3, H, W)
@@ -226,6 +232,7 @@ def draw_stacks(ax, # axes of `diagram_canvas`
         diagram_arrow(ax, (b + 1.45, -0.95), (b + 1.8, -0.31), '1×1')
         diagram_arrow(ax, (b - 1, 0.31), (b + 2, 0.31), rad=-0.2)              # the stack's input skips to the merge
 
+# %% ../nbs/04_hourglass.ipynb #a978dca8
 def plot_stacked_hourglass(net, # a `StackedHourglass`
                            x: Tensor, # an image batch (B, 3, H, W) it accepts
                           ): # a matplotlib `Figure`

@@ -32,12 +32,14 @@ def crop_matrix(center, # (2,) box centre x,y in original pixels
     t = (out_size - 1) / 2 + np.asarray(shift, np.float64) - A @ np.asarray(center, np.float64)
     return np.concatenate([A, t[:, None]], 1)
 
+# %% ../nbs/02a_images.ipynb #64ebf6fa
 def invert_affine(M: np.ndarray, # (..., 2, 3) affine matrices
                  ) -> np.ndarray: # (..., 2, 3) inverses
     "Inverse of 2x3 affine matrices (crop -> original from original -> crop)."
     A = np.linalg.inv(M[..., :2])
     return np.concatenate([A, -A @ M[..., 2:]], -1)
 
+# %% ../nbs/02a_images.ipynb #0e98e18e
 def apply_affine(kps: np.ndarray, # (..., J, 2) x,y points
                  M: np.ndarray, # (2, 3), or (..., 2, 3) one matrix per leading index of `kps`
                 ) -> np.ndarray: # (..., J, 2) mapped points, dtype of `kps` (float)
@@ -53,6 +55,7 @@ def whole_image_box(hw: tuple[int, int], # (h, w) of the image
     h, w = hw
     return np.array([(w - 1) / 2, (h - 1) / 2], np.float32), float(max(h, w))
 
+# %% ../nbs/02a_images.ipynb #5d555055
 def warp_crop(img: np.ndarray, # (H, W, 3) uint8
               M: np.ndarray, # (2, 3) original -> crop
               size: int, # crop side
@@ -70,6 +73,7 @@ def crop_box(xywh, # person box x, y (top-left corner), w, h in pixels
         raise ValueError(f"a person box is [x, y, w, h] with finite x, y and w, h > 0, got {list(xywh)}")
     return np.array([x + w / 2 - 0.5, y + h / 2 - 0.5], np.float32), max(w, h) * pad
 
+# %% ../nbs/02a_images.ipynb #b493718e
 def person_box(center, # (2,) crop centre x,y
                side: float, # crop side
                pad: float = 1.25, # as in `crop_box`
@@ -112,11 +116,13 @@ def image_problem(path: str | Path, # image file
     except (OSError, ValueError) as e: return 'truncated' if str(e).startswith('image file is truncated') else f'corrupt ({e})'
     return None
 
+# %% ../nbs/02a_images.ipynb #e871bc88
 def _suspect(data: np.ndarray) -> bool:
     "Whether encoded bytes might be truncated: a JPEG or PNG whose last bytes are not its end marker."
     head, tail = bytes(data[:8]), bytes(data[-8:])
     return (head[:3] == b'\xff\xd8\xff' and tail[-2:] != b'\xff\xd9') or (head == b'\x89PNG\r\n\x1a\n' and tail[:4] != b'IEND')
 
+# %% ../nbs/02a_images.ipynb #462b6b77
 def read_image(path: str | Path, # image file
               ) -> np.ndarray | None: # (H, W, 3) uint8 BGR, None if missing, unreadable or truncated
     "Decode an image with OpenCV (stored pixel grid: EXIF orientation ignored, as annotations are in stored pixels)."
@@ -125,6 +131,7 @@ def read_image(path: str | Path, # image file
     if data.size == 0 or (_suspect(data) and image_problem(path) is not None): return None
     return cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
 
+# %% ../nbs/02a_images.ipynb #e6b1f737
 def image_size(path: str | Path) -> tuple[int, int]:
     "`(h, w)` of an image from its header, without decoding it."
     try:

@@ -13,16 +13,16 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import mss_pose
-from .skeleton import JOINT_SETS, JointSet, get_joint_set
+from .skeleton import JOINT_SETS
 from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
                              whole_image_box, warp_crop)
 from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, weights_arch, load_weights
 
 # %% auto #0
-__all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'save_checkpoint',
+__all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'model_config', 'save_checkpoint',
            'read_checkpoint', 'load_model', 'flip_heatmaps', 'normalise_crops', 'predict_crops', 'load_image',
-           'crop_image', 'model_in_size', 'model_device', 'refine_boxes', 'predict_image', 'predict_paths']
+           'crop_image', 'model_device', 'refine_boxes', 'predict_image', 'predict_paths']
 
 # %% ../nbs/11_inference.ipynb #ba7c2de9
 SHIPPED_CHECKPOINT = 'mss_small_lsp.pth'
@@ -31,38 +31,48 @@ def shipped_checkpoint() -> Path:
     "Where the package's pretrained checkpoint lives: `mss_pose/weights/mss_small_lsp.pth` (it may not be installed)."
     return Path(mss_pose.__file__).parent/'weights'/SHIPPED_CHECKPOINT
 
+# %% ../nbs/11_inference.ipynb #262b58c2
 class MissingWeightsError(FileNotFoundError):
     "The pretrained checkpoint shipped with the package is not installed."
 
+# %% ../nbs/11_inference.ipynb #79407d31
 def default_device(device=None) -> torch.device:
     "`device`, or CUDA when available, else CPU."
     return torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/11_inference.ipynb #6c25957a
+def model_config(model: nn.Module, # an `MSSNet`, also wrapped by torch.compile, DataParallel or DDP
+                ) -> MSSConfig:
+    "The `MSSConfig` a model was built with: its joint set, input size and person-box rule."
+    m = getattr(model, '_orig_mod', model)
+    m = getattr(m, 'module', m)
+    if not isinstance(cfg := getattr(m, 'cfg', None), MSSConfig): raise TypeError(
+        f"{type(model).__name__} has no MSSConfig `cfg` (the joint set and input size predictions need); use load_model or MSSNet(cfg)")
+    return cfg
+
 # %% ../nbs/11_inference.ipynb #e33ba162
 def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or DataParallel is fine)
-                    cfg: MSSConfig, # its architecture
-                    js: str | JointSet, # the joint set it predicts
                     path: str | Path, # file to write (parent folders are created)
                     meta: dict | None = None, # JSON-like extras: epochs, metrics, data...
                    ) -> Path:
-    "Save `model` with its config and joint set in the mss_pose checkpoint format."
-    js, path = get_joint_set(js), Path(path)
+    "Save `model`'s config (joint set included) and weights in the mss_pose checkpoint format."
+    path = Path(path)
     model = getattr(model, '_orig_mod', model)
     model = getattr(model, 'module', model)
-    if isinstance(model, MSSNet) and model.cfg != cfg: raise ValueError(f"model was built with {model.cfg}, not with cfg={cfg}")
     meta = dict(meta or {}, mss_pose_version=mss_pose.__version__)
     try: json.dumps(meta)
     except (TypeError, ValueError) as e: raise ValueError(f"meta must hold JSON-like values (str, numbers, lists, dicts): {e}") from e
     sd = {k.removeprefix('module.'): v.detach().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    torch.save({'cfg': dataclasses.asdict(cfg), 'joint_set': js.name, 'model': sd, 'meta': meta}, tmp)
+    torch.save({'cfg': model_config(model).to_dict(), 'model': sd, 'meta': meta}, tmp)
     os.replace(tmp, path)
     return path
 
 # %% ../nbs/11_inference.ipynb #2eca727f
 _KINDS = "the OUT/mss_pose.pth of `mss_pose train`, its OUT/models/best.pth or last.pth, or a save_checkpoint file"
 
+# %% ../nbs/11_inference.ipynb #3d477daf
 def _load_plain(path: Path):
     "`torch.load` of tensors and plain values (`weights_only`), plus the numpy scalars and fastcore lists of fastai's optimizer state."
     from fastcore.foundation import L
@@ -75,6 +85,7 @@ def _load_plain(path: Path):
         if objs: raise ValueError(f"{path} is not an mss_pose checkpoint: it pickles Python objects ({', '.join(objs[:3])}); expected {_KINDS}") from None
         raise ValueError(f"could not read checkpoint {path}: not a torch file, or corrupt or truncated") from None
 
+# %% ../nbs/11_inference.ipynb #27c9b7e3
 def _fastai_weights(ck) -> dict | None:
     "The `MSSNet` state dict of a fastai `Learner.save` file (with or without optimizer state), else None."
     sd = ck['model'] if isinstance(ck, dict) and set(ck) == {'model', 'opt'} else ck
@@ -82,28 +93,26 @@ def _fastai_weights(ck) -> dict | None:
     sd = {k.removeprefix('module.'): v for k, v in sd.items()}
     return sd if 'backbone.head.0.weight' in sd else None
 
-def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, JointSet, dict]:
-    "Config, joint set and meta of fastai weights: from the run's OUT/mss_pose.pth or OUT/run.json, else from the tensor shapes and the presets."
+# %% ../nbs/11_inference.ipynb #feff574e
+def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, dict]:
+    "Config and meta of fastai weights: from the run's OUT/mss_pose.pth or OUT/run.json, else from the tensor shapes and the presets."
     run, started = path.parent.parent / 'mss_pose.pth', path.parent.parent / 'run.json'
-    if path.parent.name == 'models' and run.is_file():
-        ck = read_checkpoint(run)
-        return ck['cfg'], ck['joint_set'], dict(config_from=str(run))
+    if path.parent.name == 'models' and run.is_file(): return read_checkpoint(run)['cfg'], dict(config_from=str(run))
     if path.parent.name == 'models' and started.is_file():              # a run still going, or interrupted
-        cfg = MSSConfig(**json.loads(started.read_text())['cfg'])
-        return cfg, next(j for j in JOINT_SETS.values() if j.J == cfg.n_joints), dict(config_from=str(started))
+        return MSSConfig.from_dict(json.loads(started.read_text())['cfg']), dict(config_from=str(started))
     a = weights_arch(sd)
     js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
-    cfgs = [] if js is None else [MSSConfig.preset(n, n_joints=js.J, ms_supervision=a['ms_supervision'], regression=a['regression'])
+    cfgs = [] if js is None else [MSSConfig.preset(n, joint_set=js.name, ms_supervision=a['ms_supervision'], regression=a['regression'])
                                   for n in PRESETS]
     cfgs = [c for c in cfgs if (c.n_stacks, c.n_feats, c.depth) == (a['n_stacks'], a['n_feats'], a['depth'])]
     if len(cfgs) != 1: raise ValueError(
         f"{path}: fastai weights ({a['n_joints']} joints, {a['n_stacks']} stacks of {a['n_feats']} features) with no config: "
         f"they match no preset and there is no {run}; pass the mss_pose.pth that `mss_pose train` wrote")
-    return cfgs[0], js, dict(config_from='tensor shapes')
+    return cfgs[0], dict(config_from='tensor shapes')
 
 # %% ../nbs/11_inference.ipynb #2fb88683
 def read_checkpoint(path: str | Path | None = None, # checkpoint file; None: the shipped one
-                   ) -> dict: # cfg (MSSConfig), joint_set (JointSet), model (state dict), meta, path
+                   ) -> dict: # cfg (MSSConfig, with the joint set), model (state dict), meta, path
     "Open and check a checkpoint: mss_pose's own format, or the `models/*.pth` fastai writes during `mss_pose train`."
     if path is None:
         path = shipped_checkpoint()
@@ -114,28 +123,25 @@ def read_checkpoint(path: str | Path | None = None, # checkpoint file; None: the
     if path.is_dir(): raise IsADirectoryError(f"checkpoint {path} is a folder; pass a file, e.g. {path/'mss_pose.pth'}")
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint file at {path}")
     ck = _load_plain(path)
-    if (sd := _fastai_weights(ck)) is not None: return dict(zip(('cfg', 'joint_set', 'meta'), _fastai_config(path, sd)), model=sd, path=path)
-    if not isinstance(ck, dict) or not {'cfg', 'joint_set', 'model'} <= set(ck):
+    if (sd := _fastai_weights(ck)) is not None: return dict(zip(('cfg', 'meta'), _fastai_config(path, sd)), model=sd, path=path)
+    if not isinstance(ck, dict) or not {'cfg', 'model'} <= set(ck):
         found = f"keys {sorted(map(str, ck))[:3]}{' ...' if len(ck) > 3 else ''}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
         raise ValueError(f"{path} is not an mss_pose checkpoint (it holds {found}); expected {_KINDS}")
-    names = {f.name for f in dataclasses.fields(MSSConfig)}
-    if not isinstance(ck['cfg'], dict) or (bad := sorted(set(ck['cfg']) - names)):
-        raise ValueError(f"{path}: config has unknown MSSConfig field(s) {bad if isinstance(ck['cfg'], dict) else ck['cfg']!r} (written by another mss_pose version?)")
-    try: cfg, js = MSSConfig(**ck['cfg']), get_joint_set(ck['joint_set'])
+    if not isinstance(ck['cfg'], dict): raise ValueError(f"{path}: config is a {type(ck['cfg']).__name__}, not a dict of MSSConfig fields")
+    try: cfg = MSSConfig.from_dict({**ck['cfg'], **({'joint_set': ck['joint_set']} if 'joint_set' in ck else {})})   # older files: joint set beside
     except ValueError as e: raise ValueError(f"{path}: {e}") from e
-    if cfg.n_joints != js.J:
-        raise ValueError(f"{path}: joint-count mismatch: the config has n_joints={cfg.n_joints} but joint set '{js.name}' has {js.J} joints")
-    return dict(cfg=cfg, joint_set=js, model=ck['model'], meta=ck.get('meta', {}), path=path)
+    return dict(cfg=cfg, model=ck['model'], meta=ck.get('meta', {}), path=path)
 
+# %% ../nbs/11_inference.ipynb #2c476128
 def load_model(path: str | Path | None = None, # checkpoint file; None: the shipped `mss_small_lsp.pth`
                device=None, # None: CUDA when available, else CPU
-              ) -> tuple[MSSNet, MSSConfig, JointSet]:
-    "The network of a checkpoint, in eval mode on `device`, with its config and joint set."
+              ) -> MSSNet: # `model.cfg` holds its config and joint set
+    "The network of a checkpoint, in eval mode on `device`."
     ck = read_checkpoint(path)
     model = MSSNet(ck['cfg'])
     try: load_weights(model, ck['model'])
     except ValueError as e: raise ValueError(f"{ck['path']}: {e}") from e
-    return model.to(default_device(device)).eval(), ck['cfg'], ck['joint_set']
+    return model.to(default_device(device)).eval()
 
 # %% ../nbs/11_inference.ipynb #5a3d51a0
 def flip_heatmaps(model: nn.Module, # returns `MSSOutput`
@@ -162,11 +168,13 @@ def normalise_crops(crops, # (B, S, S, 3) or (S, S, 3) uint8 RGB, numpy or tenso
     mean, std = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1), x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std
 
+# %% ../nbs/11_inference.ipynb #c399f91a
 def _autocast(device: torch.device):
     "Mixed precision on CUDA (bf16 where supported), nothing elsewhere."
     if device.type != 'cuda': return contextlib.nullcontext()
     return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
 
+# %% ../nbs/11_inference.ipynb #672cc994
 @contextlib.contextmanager
 def _eval_mode(model: nn.Module):
     "Eval mode for the duration, then the mode the model had."
@@ -176,17 +184,14 @@ def _eval_mode(model: nn.Module):
     finally: model.train(was)
 
 # %% ../nbs/11_inference.ipynb #7e26ad12
-def predict_crops(model: nn.Module, # returns `MSSOutput`
+def predict_crops(model: nn.Module, # returns `MSSOutput`; `model.cfg.js` says which joints swap under the flip
                   x: Tensor, # (B, 3, S, S) normalised crops, on the model's device
-                  js: str | JointSet, # the joint set the model predicts
                   flip: bool = True, # flip test
                   method: str = 'dark', # heatmap decoding: 'argmax', 'quarter' or 'dark'
                  ) -> tuple[Tensor, Tensor, MSSOutput]: # kps (B, J, 2) input px, scores (B, J), output (float32)
     "Keypoints in input pixels of a batch of crops."
-    js = get_joint_set(js)
-    if hasattr(model, 'check_joints'): model.check_joints(js)            # an `MSSNet` says so before running
     with torch.no_grad(), _eval_mode(model), _autocast(x.device):
-        out = flip_heatmaps(model, x, js.flip_index) if flip else model(x)
+        out = flip_heatmaps(model, x, model_config(model).js.flip_index) if flip else model(x)
     out = MSSOutput([out.final.float(), [h.float() for h in out.hms]])
     kps, scores = HeatmapCodec(tuple(x.shape[-2:]), method=method).decode(out.final)
     return kps, scores, out
@@ -212,6 +217,7 @@ def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB arra
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
     return np.ascontiguousarray(a)
 
+# %% ../nbs/11_inference.ipynb #a8cecc94
 def crop_image(img: np.ndarray, # (H, W, 3) uint8
                box=None, # (cx, cy, side) in original pixels; None: the whole image
                in_size: int = 256, # side of the crop
@@ -226,24 +232,12 @@ def crop_image(img: np.ndarray, # (H, W, 3) uint8
     return warp_crop(img, M, in_size), M
 
 # %% ../nbs/11_inference.ipynb #a84f2257
-def model_in_size(model: nn.Module, # an `MSSNet` (or any model, when `in_size` is given)
-                  in_size: int | None, # the caller's crop side; None: `model.cfg.in_size`
-                 ) -> int:
-    "`in_size`, or the size the model was trained at."
-    if in_size is not None: return int(in_size)
-    if (cfg := getattr(model, 'cfg', None)) is None: raise ValueError("pass in_size: the model has no `cfg.in_size`")
-    return cfg.in_size
-
 def model_device(model: nn.Module) -> torch.device:
     "Where the model's parameters are (CPU for a model without any)."
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device('cpu')
 
-def _person_pad(model: nn.Module, refine: bool) -> float | None:
-    "The joint-box pad of a model trained on joint boxes, when a second pass is wanted."
-    cfg = getattr(model, 'cfg', None)
-    return getattr(cfg, 'person_pad', None) if refine else None
-
+# %% ../nbs/11_inference.ipynb #3a6afc5a
 def refine_boxes(kps: np.ndarray, # (N, J, 2) first-pass joints in original pixels
                  scores: np.ndarray, # (N, J) their heatmap scores
                  pad: float, # the model's `cfg.person_pad`
@@ -253,8 +247,8 @@ def refine_boxes(kps: np.ndarray, # (N, J, 2) first-pass joints in original pixe
     c, s = joints_box(kps, scores > min_score, pad)
     return [None if np.isnan(si) else (float(ci[0]), float(ci[1]), float(si)) for ci, si in zip(c, s)]
 
-def predict_image(model: nn.Module, # returns `MSSOutput`
-                  js: str | JointSet, # joint set it predicts
+# %% ../nbs/11_inference.ipynb #4020d2d9
+def predict_image(model: nn.Module, # returns `MSSOutput`; `model.cfg` gives the joint set, input size and `person_pad`
                   img_or_path, # path, bytes, PIL image or (H, W, 3) uint8 RGB array
                   box=None, # (cx, cy, side) in original pixels; None: the whole image
                   in_size: int | None = None, # crop side; None: `model.cfg.in_size`
@@ -263,12 +257,12 @@ def predict_image(model: nn.Module, # returns `MSSOutput`
                   refine: bool = True, # no `box`, a model trained on joint boxes: crop again around the first pass's joints
                  ) -> dict: # kps (J, 2) original px, scores (J,), crop, M, out, kps_crop (J, 2) crop px
     "Keypoints of one person in original image pixels."
-    js, img = get_joint_set(js), load_image(img_or_path)
-    if box is None and (pad := _person_pad(model, refine)):
-        r = predict_image(model, js, img, None, in_size, flip, method, refine=False)
+    img, cfg = load_image(img_or_path), model_config(model)
+    if box is None and refine and (pad := cfg.person_pad):
+        r = predict_image(model, img, None, in_size, flip, method, refine=False)
         box = refine_boxes(r['kps'][None], r['scores'][None], pad)[0]
-    crop, M = crop_image(img, box, model_in_size(model, in_size))
-    kc, scores, out = predict_crops(model, normalise_crops(crop, model_device(model)), js, flip, method)
+    crop, M = crop_image(img, box, in_size or cfg.in_size)
+    kc, scores, out = predict_crops(model, normalise_crops(crop, model_device(model)), flip, method)
     kc = kc[0].cpu().numpy()
     return dict(kps=apply_affine(kc, invert_affine(M)), scores=scores[0].cpu().numpy(), crop=crop, M=M, out=out, kps_crop=kc)
 
@@ -281,8 +275,8 @@ class _ImageCrops(torch.utils.data.Dataset):
         crop, M = crop_image(load_image(self.paths[i]), None if self.boxes is None else self.boxes[i], self.in_size)
         return torch.from_numpy(crop), torch.from_numpy(M)
 
-def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
-                  js: str | JointSet, # joint set it predicts
+# %% ../nbs/11_inference.ipynb #b9c8c431
+def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`; `model.cfg` gives the joint set, input size and `person_pad`
                   paths, # image files
                   bs: int = 16, # batch size
                   flip: bool = True, # flip test
@@ -294,22 +288,22 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`
                   refine: bool = True, # no `boxes`, a model trained on joint boxes: crop again around the first pass's joints
                  ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
     "Keypoints in original pixels of many images, batched."
-    js, paths, dev = get_joint_set(js), [Path(p) for p in paths], default_device(device)
+    paths, dev, cfg = [Path(p) for p in paths], default_device(device), model_config(model)
     if boxes is not None and len(boxes) != len(paths): raise ValueError(f"got {len(boxes)} boxes for {len(paths)} images")
     if missing := [str(p) for p in paths if not p.is_file()]:
         raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
     model = model.to(dev)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
-    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, model_in_size(model, in_size)), batch_size=bs,
+    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, in_size or cfg.in_size), batch_size=bs,
                                      num_workers=nw, pin_memory=dev.type == 'cuda')
-    kps, scores = [np.zeros((0, js.J, 2), np.float32)], [np.zeros((0, js.J), np.float32)]
+    kps, scores = [np.zeros((0, cfg.J, 2), np.float32)], [np.zeros((0, cfg.J), np.float32)]
     for crops, Ms in dl:
         x = normalise_crops(crops, dev)
         if dev.type == 'cuda': x = x.contiguous(memory_format=torch.channels_last)
-        k, s, _ = predict_crops(model, x, js, flip, method)
+        k, s, _ = predict_crops(model, x, flip, method)
         kps.append(apply_affine(k.cpu().numpy(), invert_affine(Ms.numpy())).astype(np.float32)); scores.append(s.cpu().numpy())
     kps, scores = np.concatenate(kps), np.concatenate(scores)
-    if boxes is None and (pad := _person_pad(model, refine)):
-        return predict_paths(model, js, paths, bs, flip, dev, refine_boxes(kps, scores, pad), in_size, method, num_workers, refine=False)
+    if boxes is None and refine and (pad := cfg.person_pad):
+        return predict_paths(model, paths, bs, flip, dev, refine_boxes(kps, scores, pad), in_size, method, num_workers, refine=False)
     return kps, scores

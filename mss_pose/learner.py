@@ -155,9 +155,8 @@ class AutocastAnyDevice(MixedPrecision):
         self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=torch.bfloat16), GradScaler(dev, enabled=False), L()  # bf16: no scaling
 
 # %% ../nbs/10_learner.ipynb #cec08e48
-def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`
-                cfg: MSSConfig, # model, loss and masking switches; `n_joints` must match the data
-                metrics=None, # default: `default_metrics(dls.joint_set)`
+def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`: their `cfg` builds the model and the loss
+                metrics=None, # default: `default_metrics(dls.cfg.js)`
                 path='.', # root for `model_dir` and the CSV log
                 model_dir: str = 'models', # checkpoints: best.pth, last.pth (+ .json), history.csv
                 clip: float | None = 1.0, # gradient-norm clipping; None to turn off
@@ -167,19 +166,13 @@ def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`
                 cbs=None, # extra callbacks
                 **kwargs, # passed to `Learner` (e.g. `opt_func`, `wd`)
                ) -> Learner:
-    "A fastai `Learner` for `MSSNet(cfg)` with the MSS loss, PCK metrics and checkpointing."
-    js = get_joint_set(dls.joint_set)
-    if cfg.n_joints != js.J:
-        raise ValueError(f"config has n_joints={cfg.n_joints} but the data's joint set '{js.name}' has {js.J} joints")
-    if cfg.in_size != dls.in_size:
-        raise ValueError(f"config has in_size={cfg.in_size} but the DataLoaders crop {dls.in_size} px")
-    if len(dls.sizes) < cfg.n_scales:
-        raise ValueError(f"model predicts {cfg.n_scales} scales but the DataLoaders render {len(dls.sizes)}")
-    metrics = default_metrics(js) if metrics is None else metrics
+    "A fastai `Learner` for `MSSNet(dls.cfg)` with the MSS loss, PCK metrics and checkpointing."
+    cfg = dls.cfg
+    metrics = default_metrics(cfg.js) if metrics is None else metrics
     cbs = [ResumeCheckpoint(), CSVLog(fname=str(Path(model_dir) / 'history.csv'), append=True), *L(cbs)]
     if clip: cbs.append(GradientClip(clip))
     if save_best and metrics: cbs.append(SaveBest(metrics[0].name))
-    learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss.for_config(js, cfg), metrics=metrics, cbs=cbs,
+    learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss(cfg), metrics=metrics, cbs=cbs,
                     path=Path(path), model_dir=model_dir, opt_func=kwargs.pop('opt_func', Adam), **kwargs)
     (learn.path / model_dir).mkdir(parents=True, exist_ok=True)
     if channels_last: learn.add_cb(ChannelsLast())

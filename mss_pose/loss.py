@@ -8,7 +8,6 @@ Docs: https://mss-pose.github.io/mss_pose/loss.html.md"""
 from __future__ import annotations
 import torch
 from .skeleton import JointSet, get_joint_set
-from .heatmaps import HeatmapCodec
 
 # %% auto #0
 __all__ = ['structure_matrix', 'heatmap_mse', 'structure_aware_loss', 'MSSLoss']
@@ -20,6 +19,7 @@ def structure_matrix(js: str | JointSet, # joint set whose limbs define the neig
     js = get_joint_set(js)
     return torch.eye(js.J) + torch.as_tensor(js.adjacency)
 
+# %% ../nbs/07_loss.ipynb #630a655c
 def heatmap_mse(pred: torch.Tensor, # (..., J, h, w)
                 target: torch.Tensor, # (..., J, h, w)
                 weight: torch.Tensor, # (..., J)
@@ -27,6 +27,7 @@ def heatmap_mse(pred: torch.Tensor, # (..., J, h, w)
     "Plain per-joint heatmap MSE, weighted."
     return ((pred - target) * weight[..., None, None]).pow(2).mean((-2, -1))
 
+# %% ../nbs/07_loss.ipynb #480e7c6b
 def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
                          target: torch.Tensor, # (..., J, h, w)
                          weight: torch.Tensor, # (..., J)
@@ -48,22 +49,14 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
 # %% ../nbs/07_loss.ipynb #71c07599
 class MSSLoss:
     "Structure-aware loss summed over stacks and scales, plus the final (regression) output."
-    def __init__(self, js: str | JointSet, # joint set of the model and the data
-                 alpha: float = 1.0, # structure term weight; 0 gives plain MSE (the baseline loss)
-                 structure: str = 'sum', # reading of the structure term: 'sum' or 'mean' (see above)
+    def __init__(self, cfg: MSSConfig, # joint set (neighbour groups), structure weight and reading, regression switch, input size
                  scale_weights=None, # weight per scale, finest first; None: each map's pixel count over the finest's (1, 1/4, 1/16, ...)
-                 final_weight: float = 1.0, # weight of the loss on the final heatmaps
-                 hm_stride: int = 4, # input pixels per finest-heatmap pixel
+                 final_weight: float | None = None, # weight of the final heatmaps' loss; None: 1 with the regression network, else 0 (final is the last stack's map)
                  reduction: str = 'mean', # 'mean', 'sum' or 'none' (per sample)
                 ):
-        self.js, self.alpha, self.scale_weights, self.final_weight = get_joint_set(js), alpha, scale_weights, final_weight
-        self.groups, self.hm_stride, self.reduction, self.structure = structure_matrix(self.js), hm_stride, reduction, structure
-
-    @classmethod
-    def for_config(cls, js, cfg, **kwargs):
-        "The loss an `MSSConfig` asks for: its structure weight, and no final term without the regression network."
-        kwargs.setdefault('final_weight', 1.0 if cfg.regression else 0.0)
-        return cls(js, alpha=cfg.alpha, structure=cfg.structure, **kwargs)
+        self.cfg, self.scale_weights, self.reduction, self.groups = cfg, scale_weights, reduction, structure_matrix(cfg.js)
+        self.final_weight = (1. if cfg.regression else 0.) if final_weight is None else final_weight
+        self.codec = cfg.codec()
 
     def _check(self, pred, targets):
         if not hasattr(pred, 'hms') or not hasattr(pred, 'final'):
@@ -83,10 +76,10 @@ class MSSLoss:
         loss = 0.
         with torch.autocast(weight.device.type, enabled=False):           # the Gram matmul would otherwise run in bf16/fp16
             for s, p, t in zip(sw, pred.hms, targets):                 # a few scales; stacks and joints are vectorised
-                l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.alpha, self.structure)  # (B, S, J)
+                l = structure_aware_loss(p.float(), t.float()[:, None], weight[:, None], self.groups, self.cfg.alpha, self.cfg.structure)  # (B, S, J)
                 loss = loss + s * l.sum(1).mean(-1)
             if self.final_weight:
-                l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.alpha, self.structure)  # (B, J)
+                l = structure_aware_loss(pred.final.float(), targets[0].float(), weight, self.groups, self.cfg.alpha, self.cfg.structure)  # (B, J)
                 loss = loss + self.final_weight * l.mean(-1)
         return loss
 
@@ -102,6 +95,5 @@ class MSSLoss:
     def decodes(self, hm: torch.Tensor, # (B, J, h, w) final heatmaps
                ) -> torch.Tensor: # (B, J, 3) x, y in input pixels, score
         "Keypoints in input pixels with their heatmap scores (DARK decoding)."
-        h, w = hm.shape[-2:]
-        kps, scores = HeatmapCodec((h * self.hm_stride, w * self.hm_stride)).decode(hm)
+        kps, scores = self.codec.decode(hm)
         return torch.cat([kps, scores[..., None]], -1)

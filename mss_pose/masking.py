@@ -24,6 +24,7 @@ def in_boxes(kps: np.ndarray, # (J, 2) x,y crop pixels
     x0, y0 = np.asarray(x0)[:, None], np.asarray(y0)[:, None]
     return (x >= x0 - 0.5) & (x < x0 + s - 0.5) & (y >= y0 - 0.5) & (y < y0 + s - 0.5)
 
+# %% ../nbs/08_masking.ipynb #cb985bc6
 def box_at(pt, # (x, y) the box's centre
            s: int, # box side
            h: int, w: int, # image size

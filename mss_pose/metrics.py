@@ -28,6 +28,7 @@ def _check_weight(weight, gt):
     if not isinstance(weight, Tensor) or tuple(weight.shape) != tuple(gt.shape[:2]):
         raise ValueError(f"weight must be (B, J) = {tuple(gt.shape[:2])}, got {tuple(getattr(weight, 'shape', ())) or type(weight).__name__}")
 
+# %% ../nbs/09_metrics.ipynb #985af898
 def joint_dists(pred: Tensor, # (B, J, 2) predicted x,y
                 gt: Tensor, # (B, J, 2) ground-truth x,y in the same pixels
                 weight: Tensor, # (B, J) > 0 where the joint is labelled
@@ -54,12 +55,14 @@ def _ref_dist(gt: Tensor, weight: Tensor, a: int, b: int) -> Tensor:
     d = (gt[:, a].float() - gt[:, b].float()).norm(dim=-1)
     return torch.where((weight[:, a] > 0) & (weight[:, b] > 0), d, math.nan)
 
+# %% ../nbs/09_metrics.ipynb #0a74dfd8
 def _check_js(gt: Tensor, weight: Tensor, joint_set) -> JointSet:
     js = get_joint_set(joint_set)
     _check_kps(gt, 'gt'); _check_weight(weight, gt)
     if gt.shape[1] != js.J: raise ValueError(f"gt has {gt.shape[1]} joints but joint set {js.name!r} has {js.J}")
     return js
 
+# %% ../nbs/09_metrics.ipynb #bc0f6880
 def torso_norm(gt: Tensor, # (B, J, 2) ground-truth x,y
                weight: Tensor, # (B, J) > 0 where labelled
                joint_set, # name or `JointSet`
@@ -104,10 +107,12 @@ class PCKConvention:
     exclude: tuple[str, ...] = ()           # joints reported per joint but left out of the mean
     head: tuple[str, ...] = ('head_top',)   # joints averaged into the 'Head' column of tables
 
+# %% ../nbs/09_metrics.ipynb #4a8821a7
 PCK_CONVENTIONS = {'lsp': PCKConvention((), ('neck', 'head_top')),
                    'mpii': PCKConvention(('pelvis', 'thorax'), ('head_top',)),
                    'coco': PCKConvention((), ('nose', 'l_eye', 'r_eye', 'l_ear', 'r_ear'))}
 
+# %% ../nbs/09_metrics.ipynb #be60821c
 def pck_convention(joint_set) -> PCKConvention:
     "The `PCKConvention` of `joint_set`, checked against its joint names."
     js = get_joint_set(joint_set)
@@ -115,6 +120,7 @@ def pck_convention(joint_set) -> PCKConvention:
     for n in c.exclude + c.head: js.index(n)
     return c
 
+# %% ../nbs/09_metrics.ipynb #aef62eb0
 def _keep(J: int, joint_set=None, exclude=None) -> Tensor:
     "(J,) bool: joints counted in the mean."
     js = None if joint_set is None else get_joint_set(joint_set)
@@ -133,6 +139,7 @@ def _keep(J: int, joint_set=None, exclude=None) -> Tensor:
 def _check_dists(dists):
     if not isinstance(dists, Tensor) or dists.ndim != 2: raise ValueError(f"dists must be (N, J), got {tuple(getattr(dists, 'shape', ())) or type(dists).__name__}")
 
+# %% ../nbs/09_metrics.ipynb #1e04bdd3
 def pck_curve(dists: Tensor, # (N, J) from `joint_dists`, NaN = not evaluated
               thrs, # (T,) thresholds, as fractions of the size
              ) -> Tensor: # (T, J) fraction of evaluated joints within each threshold; NaN for a joint never evaluated
@@ -142,6 +149,7 @@ def pck_curve(dists: Tensor, # (N, J) from `joint_dists`, NaN = not evaluated
     hits = (dists[None] <= thrs[:, None, None]).sum(1)                 # (T, J); NaN compares False
     return hits / (~dists.isnan()).sum(0)
 
+# %% ../nbs/09_metrics.ipynb #07b63cec
 def pck(dists: Tensor, # (N, J) from `joint_dists`, NaN = not evaluated
         thr: float, # threshold, as a fraction of the size (0.2 for PCK, 0.5 for PCKh)
         joint_set=None, # name or `JointSet`: its convention decides the joints left out of the mean
@@ -156,6 +164,7 @@ def pck(dists: Tensor, # (N, J) from `joint_dists`, NaN = not evaluated
 # %% ../nbs/09_metrics.ipynb #c156bdc7
 _LIMB_COLS = ('Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 
+# %% ../nbs/09_metrics.ipynb #fc67e8d7
 class PCKTable(list):
     "Rows `[label, *values]` after a header row; prints as a text table in percent."
     def _cells(self, digits=1):
@@ -169,6 +178,7 @@ class PCKTable(list):
         cells = self._cells()
         return '\n'.join(['| ' + ' | '.join(cells[0]) + ' |', '|' + '---|' * len(cells[0])] + ['| ' + ' | '.join(r) + ' |' for r in cells[1:]])
 
+# %% ../nbs/09_metrics.ipynb #5e7a4cc3
 def _columns(js: JointSet, merge: bool) -> list[tuple[str, list[int]]]:
     if not merge: return [(n, [i]) for i, n in enumerate(js.joints)]
     cols = [('Head', [js.index(n) for n in pck_convention(js).head])]
@@ -229,6 +239,7 @@ def plot_pck_curve(curves, # (T, J) from `pck_curve`, or a list of them
 # %% ../nbs/09_metrics.ipynb #03dfff43
 _NORMS, _DECODES = ('torso', 'head'), ('argmax', 'quarter', 'dark')
 
+# %% ../nbs/09_metrics.ipynb #f0a84292
 def _final(pred) -> Tensor:
     "The (B, J, h, w) final heatmaps of an `MSSOutput`, or `pred` itself when it is a tensor."
     f = pred if isinstance(pred, Tensor) else getattr(pred, 'final', None)
@@ -236,6 +247,7 @@ def _final(pred) -> Tensor:
     if f.ndim != 4: raise ValueError(f"final heatmaps must be (B, J, h, w), got shape {tuple(f.shape)}")
     return f
 
+# %% ../nbs/09_metrics.ipynb #dad42006
 def pred_dists(pred, # `MSSOutput` or (B, J, h, w) final heatmaps
                kps: Tensor, # (B, J, 2) ground truth x,y in input pixels
                weight: Tensor, # (B, J) > 0 where labelled
@@ -290,6 +302,7 @@ class PCK(Metric):
         "This metric's per-joint results as a `pck_table`."
         return pck_table({label: self.per_joint}, self.js, {label: self.value}, merge, self.exclude, self.name)
 
+# %% ../nbs/09_metrics.ipynb #4328cfe7
 class PCKh(PCK):
     "PCKh@`thr` (MPII): PCK normalised by the head segment; MPII's mean leaves out pelvis and thorax."
     def __init__(self, joint_set, thr: float=0.5, decode: str='dark', exclude=None):

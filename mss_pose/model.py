@@ -8,11 +8,12 @@ Docs: https://mss-pose.github.io/mss_pose/model.html.md"""
 from __future__ import annotations
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .skeleton import JointSet, get_joint_set
+from .skeleton import JOINT_SETS, JointSet, get_joint_set
+from .heatmaps import HeatmapCodec
 from .hourglass import (StackedHourglass, diagram_arrow, diagram_block, diagram_canvas, chw, draw_stacks, diagram_legend, stack_layer_names,
                                 layer_shapes)
 from .multiscale import MSHeads, RegressionNet
@@ -28,12 +29,15 @@ PRESETS = {
     'tiny':  dict(n_stacks=2, n_feats=32, in_size=128),   # notebooks and tests: two stacks so the merge is exercised
 }
 
+# %% ../nbs/06_model.ipynb #6aec24c2
 def _positive_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v > 0
+def _tuples(v): return tuple(map(_tuples, v)) if isinstance(v, (list, tuple)) else v   # JSON's lists back to tuples
 
+# %% ../nbs/06_model.ipynb #5a9c2821
 @dataclass(frozen=True)
 class MSSConfig:
     "Architecture of an `MSSNet`; `MSSConfig.preset(name)` for the named sizes."
-    n_joints: int = 16            # J, heatmap channels: 14 LSP, 16 MPII, 17 COCO; must match the joint set of the data
+    joint_set: str | JointSet = 'mpii'  # keypoints predicted: J heatmap channels (LSP 14, MPII 16, COCO 17), flip pairs, the structure loss's neighbours
     n_stacks: int = 8             # S, hourglasses in a row: each one re-reads the image with the previous guess
     n_feats: int = 256            # channels inside every hourglass: sets most of the parameters and compute
     depth: int = 4                # down-samplings per hourglass: 4 takes the 64 px map to 4 px, the whole body in view
@@ -50,7 +54,9 @@ class MSSConfig:
     person_pad: float | None = None  # None: a person without a box is the whole image. A number: their joints' box times it, in training, and a second pass on the first pass's joints when predicting: LSP people fill a median 39% of the frame
 
     def __post_init__(self):
-        for f in ('n_joints', 'n_stacks', 'n_feats', 'depth', 'in_size', 'reg_depth'):
+        js = get_joint_set(self.joint_set)                                 # a known name, or a JointSet
+        if JOINT_SETS.get(js.name) == js: object.__setattr__(self, 'joint_set', js.name)   # LSP and 'lsp': one config
+        for f in ('n_stacks', 'n_feats', 'depth', 'in_size', 'reg_depth'):
             if not _positive_int(getattr(self, f)): raise ValueError(f"MSSConfig.{f} must be a positive int, got {getattr(self, f)!r}")
         for f in ('alpha', 'mask_p'):
             v = getattr(self, f)
@@ -76,6 +82,10 @@ class MSSConfig:
             raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
 
     @property
+    def js(self) -> JointSet: return get_joint_set(self.joint_set)
+    @property
+    def J(self) -> int: return self.js.J
+    @property
     def size_multiple(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
     @property
     def out_size(self) -> int: return self.in_size // 4   # side of the final (finest) heatmaps
@@ -84,9 +94,13 @@ class MSSConfig:
     @property
     def scale_sizes(self) -> tuple[int, ...]: return tuple(self.out_size // 2 ** k for k in range(self.n_scales))  # finest first
 
+    def codec(self, method: str = 'dark') -> HeatmapCodec:
+        "The heatmap codec of this config: targets at every supervised scale, decoding to input pixels."
+        return HeatmapCodec(self.in_size, self.n_scales, self.sigma, method=method)
+
     @classmethod
     def preset(cls, name: str, # one of `PRESETS`
-               **overrides, # any field, e.g. n_joints=14, ms_supervision=False
+               **overrides, # any field, e.g. joint_set='lsp', ms_supervision=False
               ) -> MSSConfig:
         "The named preset, with `overrides` applied."
         if name not in PRESETS: raise ValueError(f"unknown MSSConfig preset {name!r}; known presets: {sorted(PRESETS)}")
@@ -97,6 +111,24 @@ class MSSConfig:
     def baseline(self) -> MSSConfig:
         "The same network without the MSS parts: Newell's stacked hourglass."
         return replace(self, ms_supervision=False, regression=False, alpha=0., mask_p=0.)
+
+    def to_dict(self) -> dict:
+        "The fields as JSON-ready values (a joint set of your own as its fields): what checkpoints and `run.json` store."
+        js = self.joint_set if isinstance(self.joint_set, str) else asdict(self.joint_set)
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {'joint_set': js}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> MSSConfig:
+        "The config `to_dict` wrote; an older one with `n_joints` gets the joint set with that many joints (or the one it names)."
+        d, names = dict(d), {f.name for f in fields(cls)}
+        if isinstance(js := d.get('joint_set'), Mapping): d['joint_set'] = JointSet(**{k: _tuples(v) for k, v in js.items()})
+        if (n := d.pop('n_joints', None)) is not None:
+            js = get_joint_set(d['joint_set']) if 'joint_set' in d else next((j for j in JOINT_SETS.values() if j.J == n), None)
+            if js is None or js.J != n: raise ValueError(f"config has n_joints={n}, but " + (
+                f"joint set '{js.name}' has {js.J} joints" if js else f"no known joint set has {n}: {sorted(JOINT_SETS)}"))
+            d['joint_set'] = js.name
+        if bad := sorted(set(d) - names): raise ValueError(f"unknown MSSConfig field(s) {bad} (written by another mss_pose version?)")
+        return cls(**d)
 
 # %% ../nbs/06_model.ipynb #862c3af4
 class MSSOutput(tuple):
@@ -119,9 +151,9 @@ class MSSNet(nn.Module):
     def __init__(self, cfg: MSSConfig):
         super().__init__()
         self.cfg = cfg
-        self.backbone = StackedHourglass(cfg.n_stacks, cfg.n_feats, cfg.n_joints, cfg.depth)
-        self.ms_heads = MSHeads(cfg.n_stacks, cfg.n_scales, cfg.n_feats, cfg.n_joints) if cfg.ms_supervision else None
-        self.regress = (RegressionNet(cfg.n_joints, cfg.n_scales, cfg.n_feats, cfg.reg_feats, cfg.reg_depth)
+        self.backbone = StackedHourglass(cfg.n_stacks, cfg.n_feats, cfg.J, cfg.depth)
+        self.ms_heads = MSHeads(cfg.n_stacks, cfg.n_scales, cfg.n_feats, cfg.J) if cfg.ms_supervision else None
+        self.regress = (RegressionNet(cfg.J, cfg.n_scales, cfg.n_feats, cfg.reg_feats, cfg.reg_depth)
                         if cfg.regression else None)
 
     def check_input(self, x: Tensor):
@@ -143,14 +175,6 @@ class MSSNet(nn.Module):
         final = out.hms[-1] if self.regress is None else self.regress([h[:, -1] for h in hms], out.feat)
         return MSSOutput([final, hms])                           # final: (B, J, H/4, W/4)
 
-    def check_joints(self, js: int | str | JointSet, # a joint count, or a joint set (or its name)
-                    ) -> MSSNet:
-        "Raise a ValueError unless the model predicts as many joints as `js`; returns the model."
-        n, what = (js, f'{js} joints') if isinstance(js, int) else (get_joint_set(js).J, f"joint set '{get_joint_set(js).name}'")
-        if n != self.cfg.n_joints: raise ValueError(
-            f"model predicts {self.cfg.n_joints} joints (MSSConfig.n_joints) but the data has {n} ({what}); "
-            f"build it with MSSConfig.preset(..., n_joints={n})")
-        return self
 
 # %% ../nbs/06_model.ipynb #033fa9ca
 def plot_mssnet(model, # an `MSSNet`
@@ -193,6 +217,7 @@ def weights_arch(sd: Mapping[str, Tensor], # an `MSSNet` state dict
                 ms_supervision=any(k.startswith('ms_heads.') for k in sd),
                 regression=any(k.startswith('regress.') for k in sd))
 
+# %% ../nbs/06_model.ipynb #b698ffbd
 _ARCH_WORDS = dict(n_joints='{} joints', n_feats='{} features', n_stacks='{} stacks', depth='hourglass depth {}',
                    ms_supervision=lambda v: 'multi-scale heads' if v else 'no multi-scale heads',
                    regression=lambda v: 'a regression network' if v else 'no regression network')
@@ -201,6 +226,7 @@ def _fmt(field: str, v) -> str:
     w = _ARCH_WORDS[field]
     return w(v) if callable(w) else w.format(v)
 
+# %% ../nbs/06_model.ipynb #b481a289
 def _state_dict(src) -> dict[str, Tensor]:
     "A flat `{name: tensor}` from a state dict, module, fastai checkpoint or path."
     if isinstance(src, (str, Path)):

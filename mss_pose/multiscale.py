@@ -22,10 +22,12 @@ def zero_conv(cin: int, cout: int) -> nn.Conv2d:
     nn.init.zeros_(conv.weight); nn.init.zeros_(conv.bias)
     return conv
 
+# %% ../nbs/05_multiscale.ipynb #e61be251
 def ms_head(n_feats: int, n_joints: int) -> nn.Sequential:
     "Light heatmap head for one up-sampling level: BN, ReLU, 1x1 conv to `n_joints` maps (zero at init)."
     return nn.Sequential(nn.BatchNorm2d(n_feats), nn.ReLU(), zero_conv(n_feats, n_joints))
 
+# %% ../nbs/05_multiscale.ipynb #d14b7bc7
 class MSHeads(nn.Module):
     "Heads on the coarser up-sampling levels (all but the finest) of every stack."
     def __init__(self, n_stacks: int, # S

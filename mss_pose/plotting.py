@@ -26,6 +26,7 @@ def _np(a) -> np.ndarray:
     if isinstance(a, torch.Tensor): a = a.detach().float().cpu().numpy()
     return np.asarray(a, dtype=np.float32)
 
+# %% ../nbs/13_plotting.ipynb #282621d5
 def _img(img) -> np.ndarray:
     "(H, W, 3) uint8 from an HWC uint8 array or a CHW uint8 tensor, with a clear error otherwise."
     if isinstance(img, torch.Tensor):
@@ -37,6 +38,7 @@ def _img(img) -> np.ndarray:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {img.dtype} of shape {img.shape}")
     return img
 
+# %% ../nbs/13_plotting.ipynb #3c55e506
 def joint_index(js: JointSet, # the joint set
                 joint, # an index (negative counts from the end) or a name
                ) -> int: # 0 <= index < J
@@ -46,6 +48,7 @@ def joint_index(js: JointSet, # the joint set
     if not -js.J <= j < js.J: raise IndexError(f"joint {j} out of range for joint set '{js.name}' with {js.J} joints")
     return j % js.J
 
+# %% ../nbs/13_plotting.ipynb #ca912285
 def _hms(hm, js: JointSet, what: str = 'heatmaps') -> np.ndarray:
     "(J, h, w) float heatmaps, checked against the joint set."
     hm = _np(hm)
@@ -64,11 +67,13 @@ def _figure(n: int, ncols: int | None = None, size: float = 3.) -> tuple[Figure,
     for ax in axs[:n]: ax.set_axis_off()
     return fig, list(axs[:n])
 
+# %% ../nbs/13_plotting.ipynb #b18e145a
 def _limits(ax, img):
     "Keep the axes on the image (markers outside it must not zoom out)."
     H, W = img.shape[:2]
     ax.set_xlim(-0.5, W - 0.5); ax.set_ylim(H - 0.5, -0.5)
 
+# %% ../nbs/13_plotting.ipynb #f8f11122
 def _overlay(ax, img: np.ndarray, hm: np.ndarray, alpha: float, interpolation: str = 'bilinear'):
     "Draw `img` and one heatmap (h, w) of any resolution over it (min to max), with the pixel-centre convention."
     H, W = img.shape[:2]
@@ -76,6 +81,7 @@ def _overlay(ax, img: np.ndarray, hm: np.ndarray, alpha: float, interpolation: s
     ax.imshow(hm, cmap='magma', alpha=alpha, extent=(-0.5, W - 0.5, H - 0.5, -0.5), interpolation=interpolation)
     _limits(ax, img)
 
+# %% ../nbs/13_plotting.ipynb #f287fc16
 def _mark(ax, pt, c='cyan', label=None):
     ax.scatter([pt[0]], [pt[1]], marker='+', s=80, c=c, linewidths=2, zorder=4, label=label)
 
@@ -86,6 +92,7 @@ def fig_png(fig: Figure, dpi: int = 90) -> bytes:
     fig.savefig(buf, format='png', dpi=dpi)
     return buf.getvalue()
 
+# %% ../nbs/13_plotting.ipynb #86a1d36c
 def snapshot(*figs: Figure, dpi: int = 90) -> bytes:
     "PNG bytes of `figs` side by side, top-aligned on white: a still picture of an explorer."
     import PIL.Image
@@ -113,6 +120,7 @@ def plot_pose(img, # (H, W, 3) uint8
     if title: ax.set_title(title, fontsize=9)
     return fig
 
+# %% ../nbs/13_plotting.ipynb #d287dc62
 def plot_heatmap(img, # (H, W, 3) uint8
                  hm, # (J, h, w) heatmaps over the image
                  joint, # index or name
@@ -159,6 +167,7 @@ def _stack_hms(hms, js: JointSet) -> list[np.ndarray]:
         raise ValueError(f"hms must be a sequence over scales of (S, J={js.J}, h, w) for one image, got {[h.shape for h in out]}")
     return out
 
+# %% ../nbs/13_plotting.ipynb #bd972125
 def plot_pyramid(img, # (H, W, 3) uint8
                  hms, # per scale, finest first: (S, J, h_k, w_k) of one image
                  joint, # index or name
@@ -179,6 +188,7 @@ def plot_pyramid(img, # (H, W, 3) uint8
     fig.suptitle(f"{js.joints[j]}, stack {stack % S + 1} of {S}", fontsize=10)
     return fig
 
+# %% ../nbs/13_plotting.ipynb #104fb975
 def plot_stacks(img, # (H, W, 3) uint8
                 hms, # per scale, finest first: (S, J, h_k, w_k) of one image
                 joint, # index or name
@@ -210,6 +220,7 @@ def _draw_plain(ax, kps, ok, js: JointSet, c='w', ls='--'):
         if ok[a] and ok[b]: ax.plot(*kps[[a, b]].T, c=c, lw=1.2, ls=ls, alpha=0.9)
     ax.scatter(*kps[ok].T, s=10, c=c, zorder=3)
 
+# %% ../nbs/13_plotting.ipynb #b8c62fd0
 def plot_errors(img, # (H, W, 3) uint8
                 pred, # (J, 2) predicted x,y in image pixels
                 gt, # (J, 2) reference x,y in image pixels

@@ -49,12 +49,14 @@ class PoseRecord:
 # %% ../nbs/02_readers.ipynb #0b1da9b1
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
+# %% ../nbs/02_readers.ipynb #f1d018d7
 def _need(path: Path, what: str = 'file') -> Path:
     "`path`, or a FileNotFoundError naming it."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{what} not found: {path}")
     return path
 
+# %% ../nbs/02_readers.ipynb #8e26668d
 def _load_joints_mat(path: Path) -> np.ndarray:
     "The (14, 3, N) `joints` array of an LSP-style `.mat`, with clear errors."
     _need(path)
@@ -91,6 +93,7 @@ def _load_json(path: Path):
         try: return json.load(f)
         except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
 
+# %% ../nbs/02_readers.ipynb #4499eea0
 def _check_present(files: list[Path], missing: str, what: str) -> np.ndarray:
     "Boolean mask of `files` that exist; raise if some are missing and `missing == 'raise'`."
     if missing not in ('raise', 'skip'): raise ValueError(f"missing must be 'raise' or 'skip', got {missing!r}")
@@ -114,6 +117,7 @@ def _mpii_person(p: dict, fmt: str) -> tuple:
     if js.ndim != 2 or js.shape[1] != 3: raise ValueError(f"{p['img_paths']}: joint_self must be (16, 3), got {js.shape}")
     return p['img_paths'], p['objpos'], p['scale_provided'], js[:, :2], np.where(js[:, 2] > 0, 2, 1)
 
+# %% ../nbs/02_readers.ipynb #40b112ad
 def _mpii_format(data, path) -> str:
     "'hrnet' or 'cpm', from the keys of the first entry."
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):

@@ -65,6 +65,7 @@ LSP = JointSet('lsp',
            (12, 13), (2, 8), (3, 9)),
     pck_ref=(9, 2))  # torso: left shoulder to right hip (LSP PCK convention)
 
+# %% ../nbs/00_skeleton.ipynb #d1157a59
 MPII = JointSet('mpii',
     ('r_ankle', 'r_knee', 'r_hip', 'l_hip', 'l_knee', 'l_ankle', 'pelvis', 'thorax', 'upper_neck', 'head_top',
      'r_wrist', 'r_elbow', 'r_shoulder', 'l_shoulder', 'l_elbow', 'l_wrist'),
@@ -73,6 +74,7 @@ MPII = JointSet('mpii',
            (12, 7), (13, 7), (13, 14), (14, 15)),
     pck_ref=(8, 9))  # head segment; PCKh proper uses 0.6 x head-box diagonal when boxes are given
 
+# %% ../nbs/00_skeleton.ipynb #d20f07d5
 COCO = JointSet('coco',
     ('nose', 'l_eye', 'r_eye', 'l_ear', 'r_ear', 'l_shoulder', 'r_shoulder', 'l_elbow', 'r_elbow',
      'l_wrist', 'r_wrist', 'l_hip', 'r_hip', 'l_knee', 'r_knee', 'l_ankle', 'r_ankle'),
@@ -98,12 +100,14 @@ def joint_side(*names: str) -> str:
     s = {n[:2] for n in names} & {'l_', 'r_'}
     return s.pop() if len(s) == 1 else ''
 
+# %% ../nbs/00_skeleton.ipynb #00b38b2d
 _STICK = dict(head_top=(.5, .06), nose=(.5, .14), l_eye=(.53, .12), r_eye=(.47, .12), l_ear=(.57, .13), r_ear=(.43, .13),
               upper_neck=(.5, .2), neck=(.5, .22), thorax=(.5, .27), pelvis=(.5, .52),
               r_shoulder=(.38, .27), l_shoulder=(.62, .27), r_elbow=(.31, .4), l_elbow=(.69, .4),
               r_wrist=(.27, .53), l_wrist=(.73, .53), r_hip=(.43, .53), l_hip=(.57, .53),
               r_knee=(.41, .71), l_knee=(.59, .71), r_ankle=(.4, .9), l_ankle=(.6, .9))
 
+# %% ../nbs/00_skeleton.ipynb #30482836
 def stick_figure(js: str | JointSet, # joint set
                  size: int = 64, # side of the square it fills, in pixels
                 ) -> np.ndarray: # (J, 2) x,y in pixels
@@ -119,6 +123,7 @@ def _spread(ys, gap: float) -> np.ndarray:
     for i in order: last = out[i] = max(ys[i], last + gap)
     return out
 
+# %% ../nbs/00_skeleton.ipynb #40449b01
 def plot_joint_sets(*jss: str | JointSet, # joint sets to draw, one panel each; none: LSP, MPII and COCO
                     size: float = 2.8, # panel width in inches
                    ): # a matplotlib `Figure` (no pyplot state touched)

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mss_pose.cli import _PRESETS, main, sample_dir
+from mss_pose.cli import _PRESETS, main, parse_overrides, sample_dir
 from mss_pose.images import image_size
 from mss_pose.inference import save_checkpoint
 from mss_pose.model import PRESETS, MSSConfig, MSSNet
@@ -22,17 +22,16 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-def tiny_model(n_joints: int):
+def tiny_model(joint_set: str) -> MSSNet:
     torch.manual_seed(0)
-    cfg = MSSConfig.preset('tiny', n_joints=n_joints)
-    return MSSNet(cfg).eval(), cfg
+    return MSSNet(MSSConfig.preset('tiny', joint_set=joint_set)).eval()
 
 
 @pytest.fixture(scope='module')
 def ckpts(tmp_path_factory):
     "Random tiny checkpoints for the three joint sets."
     d = tmp_path_factory.mktemp('ckpts')
-    return {js: save_checkpoint(*tiny_model(n), js, d / f'{js}.pth') for js, n in (('lsp', 14), ('mpii', 16), ('coco', 17))}
+    return {js: save_checkpoint(tiny_model(js), d / f'{js}.pth') for js in ('lsp', 'mpii', 'coco')}
 
 
 def lsp_folder(d: Path, n: int = 3, labels: bool = True) -> Path:
@@ -96,9 +95,11 @@ def test_predict_runs_without_fastai_and_without_warnings(ckpts, tmp_path):
 
 def test_train_prints_no_third_party_warnings(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'mss_pose.cli', 'train', '--preset', 'tiny', '--epochs', '1', '--bs', '8',
-                        '--workers', '0', '--out', str(tmp_path / 'run')], capture_output=True, text=True)
+                        '--workers', '0', '--aug', 'scale=0.75,2', 'whole_p=0.5', '--out', str(tmp_path / 'run')], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'Warning' not in r.stderr and 'warn' not in r.stderr, r.stderr
+    aug = json.loads((tmp_path / 'run' / 'run.json').read_text())['schedule']['aug']     # recorded, so --resume keeps it
+    assert (aug['scale'], aug['whole_p'], aug['rot']) == ([0.75, 2.0], 0.5, 30.0)
 
 
 # --- arguments -----------------------------------------------------------------------------------------------------
@@ -126,6 +127,24 @@ def test_nothing_to_train(capsys, tmp_path):
     assert run(capsys, 'train', '--resume', '--out', tmp_path / 'r') == (
         2, '', f"mss_pose: error: --resume: no {tmp_path / 'r' / 'models' / 'last.pth'} to continue from\n")
     assert not (tmp_path / 'r').exists()
+
+
+def test_parse_overrides():
+    from mss_pose.data import AugConfig
+    assert parse_overrides(['in_size=192', 'structure=mean', 'reg_feats=None', 'regression=False'], MSSConfig) == dict(
+        in_size=192, structure='mean', reg_feats=None, regression=False)
+    assert parse_overrides(['scale=0.75,2'], AugConfig, '--aug') == dict(scale=(0.75, 2)) and parse_overrides(None, MSSConfig) == {}
+    with pytest.raises(ValueError, match=r"--set: unknown MSSConfig field\(s\) \['dropout'\]; fields: \['joint_set'"):
+        parse_overrides(['dropout=0.1'], MSSConfig)
+    with pytest.raises(ValueError, match="--aug expects FIELD=VALUE, got '=2'"): parse_overrides(['=2'], AugConfig, '--aug')
+
+
+@pytest.mark.parametrize('aug, msg', [(['whole_p=2'], 'whole_p is a probability, got 2'),
+                                      (['zoom=2'], "--aug: unknown AugConfig field(s) ['zoom']"),
+                                      (['scale'], "--aug expects FIELD=VALUE, got 'scale'")])
+def test_bad_augmentation_stops_before_any_work(capsys, tmp_path, aug, msg):
+    code, out, err = run(capsys, 'train', '--aug', *aug, '--out', tmp_path / 'r')
+    assert code == 2 and err.startswith(f'mss_pose: error: {msg}') and not (tmp_path / 'r').exists()
 
 
 # --- output locations ----------------------------------------------------------------------------------------------
@@ -249,7 +268,7 @@ def test_eval_without_labels(capsys, tmp_path, ckpts):
 
 def test_fastai_checkpoints_of_a_run_load(capsys, tmp_path):
     from fastcore.foundation import L
-    model, cfg = tiny_model(14)
+    model = tiny_model('lsp')
     run_dir = tmp_path / 'run'; (run_dir / 'models').mkdir(parents=True)
     torch.save({'model': model.state_dict(), 'opt': {'state': [], 'hypers': L([{'lr': np.float64(1e-3)}])}}, run_dir / 'models' / 'last.pth')
     torch.save(model.state_dict(), run_dir / 'models' / 'best.pth')

@@ -1,5 +1,5 @@
 "Affine crops, PoseDataset, RenderTargets and the DataLoaders, from outside the package."
-import os, pickle, warnings
+import dataclasses, os, pickle, warnings
 from pathlib import Path
 import cv2
 import numpy as np
@@ -8,6 +8,7 @@ import torch
 from fasttransform import ItemTransform
 from mss_pose.data import AugConfig, PoseDataLoaders, PoseDataset, RenderTargets, colour_jitter, default_num_workers, pose_dataloaders
 from mss_pose.heatmaps import HeatmapCodec
+from mss_pose.model import MSSConfig
 from mss_pose.images import apply_affine, crop_matrix, invert_affine
 from mss_pose.readers import PoseRecord, read_lsp, split_records
 from mss_pose.skeleton import LSP
@@ -15,7 +16,8 @@ from mss_pose.skeleton import LSP
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT/'mss_pose'/'sample'
 SHARED = ROOT/'..'/'shared'/'data'
-NO_AUG_FLIP = AugConfig((1., 1.), 0., 0., 1., 0., 0., 0., 0., 0.)
+NO_AUG_FLIP = dataclasses.replace(AugConfig.none(), flip_p=1.)
+LSP256 = MSSConfig(joint_set='lsp')     # 256 px, depth 4: targets 64, 32, 16, 8
 
 
 @pytest.fixture(scope='module')
@@ -103,8 +105,8 @@ def test_determinism(recs):
 
 
 def test_batches_and_targets(recs):
-    dls = pose_dataloaders(recs[:32], recs[32:], 'lsp', bs=8, num_workers=0, seed=0)
-    assert isinstance(dls, PoseDataLoaders) and dls.n_inp == 1 and dls.sizes == (64, 32, 16, 8)
+    dls = pose_dataloaders(recs[:32], recs[32:], LSP256, bs=8, num_workers=0, seed=0)
+    assert isinstance(dls, PoseDataLoaders) and dls.n_inp == 1 and dls.cfg is LSP256 and dls.cfg.scale_sizes == (64, 32, 16, 8)
     x, kps, w, *hms = b = dls.one_batch()
     assert x.shape == (8, 3, 256, 256) and x.dtype == torch.float32
     assert kps.shape == (8, 14, 2) and w.shape == (8, 14)
@@ -113,7 +115,7 @@ def test_batches_and_targets(recs):
     assert all((h.amax((-2, -1)) > 0.3).float().sum() == w.sum() for h in hms)   # a blob for each weighted joint, none else
     v = dls.valid.one_batch()
     assert v[0].shape == (8, 3, 256, 256)
-    assert torch.equal(pose_dataloaders(recs[:32], recs[32:], 'lsp', bs=8, num_workers=0, seed=0).one_batch()[1], kps)
+    assert torch.equal(pose_dataloaders(recs[:32], recs[32:], LSP256, bs=8, num_workers=0, seed=0).one_batch()[1], kps)
     assert torch.equal(dls.valid.one_batch()[1], v[1])  # validation is not augmented
     img = dls.train.after_batch.decode(b)[0]
     assert img.min() >= 0 and img.max() <= 1
@@ -121,13 +123,15 @@ def test_batches_and_targets(recs):
 
 def test_learner_split_and_export(recs):
     from fastai.learner import Learner
-    dls = pose_dataloaders(recs[:16], recs[16:24], 'lsp', in_size=64, n_scales=3, bs=8, num_workers=0)
+    cfg = MSSConfig.preset('tiny', joint_set='lsp', in_size=64, ms_scales=3)
+    assert (cfg.in_size, cfg.scale_sizes) == (64, (16, 8, 4))
+    dls = pose_dataloaders(recs[:16], recs[16:24], cfg, bs=8, num_workers=0)
     b = dls.one_batch()
     learn = Learner(dls, torch.nn.Conv2d(3, 14, 1), loss_func=lambda p, *y: p.mean())
     learn._split(b)
     assert len(learn.xb) == 1 and learn.xb[0] is b[0] and len(learn.yb) == 2 + 3   # kps, weight, 3 scales at 64 px
     e = pickle.loads(pickle.dumps(dls.new_empty()))
-    assert type(e) is PoseDataLoaders and len(e.train_ds) == 0 and e.sizes == (16, 8, 4) and e.train.bs == 8
+    assert type(e) is PoseDataLoaders and len(e.train_ds) == 0 and e.cfg == cfg and e.cfg.scale_sizes == (16, 8, 4) and e.train.bs == 8
 
 
 def test_render_targets_weight_is_vis_and_inside():
@@ -179,7 +183,7 @@ def test_corrupt_image_warns_and_skips(tmp_path, recs):
 def test_workers_with_a_corrupt_image(tmp_path, recs, capfd):
     (tmp_path/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not a jpeg')
     bad = recs[:20] + [PoseRecord(tmp_path/'broken.jpg', recs[20].kps, recs[20].vis)] + recs[21:32]
-    dls = pose_dataloaders(bad, recs[32:], 'lsp', in_size=64, bs=8, num_workers=2, seed=0)
+    dls = pose_dataloaders(bad, recs[32:], MSSConfig(joint_set='lsp', in_size=64), bs=8, num_workers=2, seed=0)
     with warnings.catch_warnings():                     # pytest records warnings in-process; let the workers print theirs
         warnings.simplefilter('always')
         warnings.showwarning = lambda msg, cat, *a, **k: os.write(2, f'{cat.__name__}: {msg}\n'.encode())
@@ -190,8 +194,9 @@ def test_workers_with_a_corrupt_image(tmp_path, recs, capfd):
 
 def test_bad_arguments(recs):
     with pytest.raises(ValueError, match="unknown joint set 'h36m'"): PoseDataset(recs, 'h36m')
-    with pytest.raises(ValueError, match="40 records are 'lsp', not 'coco'"): pose_dataloaders(recs, recs, 'coco')
-    with pytest.raises(ValueError, match='need at least bs=16 training records'): pose_dataloaders(recs[:4], recs, 'lsp')
+    with pytest.raises(ValueError, match="40 records are 'lsp', not 'coco'"): pose_dataloaders(recs, recs, MSSConfig(joint_set='coco'))
+    with pytest.raises(ValueError, match='need at least bs=16 training records'): pose_dataloaders(recs[:4], recs, LSP256)
+    with pytest.raises(ValueError, match=r'MSSConfig.in_size=200 is not divisible by 4 \* 2\*\*depth = 64'): MSSConfig(joint_set='lsp', in_size=200)
     with pytest.raises(ValueError, match='flip_p is a probability'): AugConfig(flip_p=2)
     assert default_num_workers() >= 0
 
@@ -199,6 +204,6 @@ def test_bad_arguments(recs):
 @pytest.mark.skipif(not (SHARED/'lspet').exists(), reason=f"full LSPET not found at {SHARED/'lspet'}")
 def test_full_lspet_batch():
     tr, va = split_records(read_lsp(SHARED/'lspet'), 1000)
-    dls = pose_dataloaders(tr, va, 'lsp', bs=4, num_workers=0)
+    dls = pose_dataloaders(tr, va, LSP256, bs=4, num_workers=0)
     x, kps, w, *hms = dls.one_batch()
     assert x.shape == (4, 3, 256, 256) and [h.shape[-1] for h in hms] == [64, 32, 16, 8] and (len(dls.train), len(dls.valid)) == (1750, 250)

@@ -5,6 +5,7 @@ import numpy as np, pytest
 from mss_pose.readers import read_lsp
 from mss_pose.data import PoseDataset, AugConfig, pose_dataloaders
 from mss_pose.masking import KeypointMask, set_masking
+from mss_pose.model import MSSConfig
 from mss_pose.skeleton import LSP
 
 SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
@@ -74,7 +75,8 @@ def test_validation_split_is_never_masked(recs):
 
 
 def test_set_masking(recs):
-    dls = pose_dataloaders(recs[:32], recs[32:], LSP, 128, bs=8, item_tfms=[KeypointMask(p=0.)], num_workers=0)
+    cfg = MSSConfig.preset('tiny', joint_set='lsp')               # 128 px
+    dls = pose_dataloaders(recs[:32], recs[32:], cfg, bs=8, item_tfms=[KeypointMask(p=0.)], num_workers=0)
     assert set_masking(dls, 0.7) == 1 and dls.train.dataset.tfms.fs[0].p == 0.7
     with pytest.raises(ValueError, match='no KeypointMask'):
-        set_masking(pose_dataloaders(recs[:32], recs[32:], LSP, 128, bs=8, num_workers=0), 0.5)
+        set_masking(pose_dataloaders(recs[:32], recs[32:], cfg, bs=8, num_workers=0), 0.5)

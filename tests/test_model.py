@@ -1,4 +1,5 @@
 "Tests of `mss_pose.model` from outside: shapes, switches, gradients, determinism, bad input, checkpoints."
+import json
 from dataclasses import replace
 
 import pytest
@@ -24,9 +25,9 @@ def _loss(out: MSSOutput) -> torch.Tensor:
 
 def _check_shapes(out: MSSOutput, cfg: MSSConfig, B: int):
     assert type(out) is MSSOutput and type(out.hms) is tuple
-    assert out.final.shape == (B, cfg.n_joints, cfg.out_size, cfg.out_size)
+    assert out.final.shape == (B, cfg.J, cfg.out_size, cfg.out_size)
     assert len(out.hms) == cfg.n_scales == (cfg.depth if cfg.ms_supervision else 1)
-    for h, s in zip(out.hms, cfg.scale_sizes): assert h.shape == (B, cfg.n_stacks, cfg.n_joints, s, s)
+    for h, s in zip(out.hms, cfg.scale_sizes): assert h.shape == (B, cfg.n_stacks, cfg.J, s, s)
     for t in (out.final, *out.hms): assert torch.isfinite(t).all()
 
 
@@ -44,11 +45,13 @@ def test_scale_sizes_follow_input_size():
     assert MSSConfig.preset('hg8').scale_sizes == (64, 32, 16, 8)
     assert MSSConfig.preset('hg8').baseline().scale_sizes == (64,)
     assert MSSConfig.preset('tiny', depth=3).scale_sizes == (32, 16, 8)
+    cod = MSSConfig.preset('hg8', sigma=1.5).codec('argmax')                    # the targets the data renders for this config
+    assert (cod.in_size, cod.sizes, cod.sigma, cod.method) == (256, (64, 32, 16, 8), 1.5, 'argmax')
 
 
 @pytest.mark.parametrize('ms,reg', SWITCHES)
 def test_train_mode_finite_and_gradients_reach_every_parameter(ms, reg):
-    net = _net('tiny', ms, reg, n_joints=LSP.J).train()
+    net = _net('tiny', ms, reg, joint_set='lsp').train()
     opt, x = torch.optim.SGD(net.parameters(), lr=0.1), torch.randn(2, 3, 128, 128)
     for step in range(2):          # behind a zero-initialised output conv, gradients arrive from the second step on
         opt.zero_grad()
@@ -66,7 +69,7 @@ def test_baseline_is_exactly_the_stacked_hourglass():
     cfg = MSSConfig.preset('small')
     base = MSSNet(cfg.baseline())
     assert base.ms_heads is None and base.regress is None
-    sh = StackedHourglass(cfg.n_stacks, cfg.n_feats, cfg.n_joints, cfg.depth)
+    sh = StackedHourglass(cfg.n_stacks, cfg.n_feats, cfg.J, cfg.depth)
     assert n_params(base) == n_params(sh)
     assert set(base.state_dict()) == {'backbone.' + k for k in sh.state_dict()}
 
@@ -123,7 +126,7 @@ def test_bad_input_gets_a_clear_error(shape, msg):
 @pytest.mark.parametrize('kw,msg', [
     (dict(in_size=200), 'in_size=200 is not divisible by 4 * 2**depth = 64'),
     (dict(in_size=192, depth=5), 'in_size=192 is not divisible by 4 * 2**depth = 128'),
-    (dict(n_joints=0), 'n_joints must be a positive int'),
+    (dict(joint_set='lsp14'), "unknown joint set 'lsp14'; known joint sets"),
     (dict(n_feats=33), 'n_feats must be even'),
     (dict(regression='yes'), 'regression must be a bool'),
 ])
@@ -134,18 +137,33 @@ def test_bad_config_gets_a_clear_error(kw, msg):
 def test_presets_and_overrides():
     with pytest.raises(ValueError, match="unknown MSSConfig preset 'hg16'; known presets"): MSSConfig.preset('hg16')
     with pytest.raises(ValueError, match=r"unknown MSSConfig field\(s\) \['stacks'\]"): MSSConfig.preset('hg8', stacks=4)
-    cfg = MSSConfig.preset('small', n_joints=COCO.J)
-    assert (cfg.n_joints, cfg.ms_supervision, cfg.regression) == (17, True, True)
+    cfg = MSSConfig.preset('small', joint_set='coco')
+    assert (cfg.J, cfg.js, cfg.ms_supervision, cfg.regression) == (17, COCO, True, True)
+    assert MSSConfig.preset('small', joint_set=COCO).J == 17     # a JointSet object works as well as its name
     assert replace(cfg, n_stacks=1).n_stacks == 1
     with pytest.raises(Exception): cfg.n_stacks = 4          # frozen: variants go through validation
+    assert MSSConfig().js is MPII and MSSConfig().J == 16
+
+
+def test_config_dict_roundtrip_and_old_dicts():
+    cfg = MSSConfig.preset('tiny', joint_set=LSP, person_pad=1.4)
+    d = cfg.to_dict()
+    assert d['joint_set'] == 'lsp' and json.loads(json.dumps(d)) == d          # JSON-ready, the joint set by name
+    back = MSSConfig.from_dict(d)
+    assert back == replace(cfg, joint_set='lsp') and back.js == LSP
+    old = {k: v for k, v in d.items() if k != 'joint_set'} | {'n_joints': 14}   # written before joint_set replaced n_joints
+    assert MSSConfig.from_dict(old).js == LSP and MSSConfig.from_dict(old | {'n_joints': 17}).js == COCO
+    with pytest.raises(ValueError, match="config has n_joints=14, but joint set 'mpii' has 16 joints"):
+        MSSConfig.from_dict(old | {'joint_set': 'mpii'})
+    with pytest.raises(ValueError, match="config has n_joints=15, but no known joint set has 15"): MSSConfig.from_dict(old | {'n_joints': 15})
+    with pytest.raises(ValueError, match=r"unknown MSSConfig field\(s\) \['dropout'\]"): MSSConfig.from_dict(d | {'dropout': 0.1})
 
 
 def test_joint_count_mismatch():
-    net = _net('tiny', n_joints=LSP.J)
-    assert net.check_joints(LSP) is net and net.check_joints('lsp') is net and net.check_joints(14) is net
-    with pytest.raises(ValueError, match="predicts 14 joints .* has 16 \\(joint set 'mpii'\\)"): net.check_joints(MPII)
+    net = _net('tiny', joint_set='lsp')
+    assert net.cfg.J == LSP.J and net(torch.randn(1, 3, 128, 128)).final.shape[1] == 14
     with pytest.raises(ValueError, match='checkpoint has 14 joints, model has 17 joints'):
-        load_weights(_net('tiny', n_joints=COCO.J), net.state_dict())
+        load_weights(_net('tiny', joint_set='coco'), net.state_dict())
 
 
 def test_load_weights_roundtrip_and_formats(tmp_path):

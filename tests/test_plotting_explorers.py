@@ -24,7 +24,7 @@ SAMPLE = Path(__file__).parent.parent/'mss_pose'/'sample'
 @pytest.fixture(scope='module')
 def model():
     torch.manual_seed(0)
-    return MSSNet(MSSConfig.preset('tiny', n_joints=14, in_size=64)).eval()
+    return MSSNet(MSSConfig.preset('tiny', joint_set='lsp', in_size=64)).eval()
 
 
 @pytest.fixture(scope='module')
@@ -34,7 +34,7 @@ def recs():
 
 @pytest.fixture(scope='module')
 def pred(model, recs):
-    r = predict_image(model, LSP, recs[0].image)
+    r = predict_image(model, recs[0].image)
     return r, apply_affine(recs[0].kps, r['M'])
 
 
@@ -119,7 +119,8 @@ def test_loss_terms_and_plot():
 # --- widgets, driven by setting their values -----------------------------------------------------------------------
 
 def test_heatmap_explorer_callbacks(model, recs):
-    ex = HeatmapExplorer(model, LSP, recs, raise_errors=True)
+    ex = HeatmapExplorer(model, recs, raise_errors=True)
+    assert ex.js is LSP and ex.in_size == 64                                     # from model.cfg
     assert ex.error is None and ex.result['name'] == recs[0].image.name
     ex.joint.value = LSP.index('r_wrist')
     assert ex.figs['view'].axes[0].get_title().startswith('r_wrist')
@@ -139,10 +140,10 @@ def test_heatmap_explorer_callbacks(model, recs):
 
 
 def test_heatmap_explorer_flip_and_occlusion(model, recs):
-    ex = HeatmapExplorer(model, LSP, recs[:1], raise_errors=True)
+    ex = HeatmapExplorer(model, recs[:1], raise_errors=True)
     with_flip = ex.result['kps']
     ex.flip.value = False
-    np.testing.assert_allclose(ex.result['kps'], predict_image(model, LSP, recs[0].image, flip=False)['kps_crop'], atol=1e-3)
+    np.testing.assert_allclose(ex.result['kps'], predict_image(model, recs[0].image, flip=False)['kps_crop'], atol=1e-3)
     ex.flip.value = True
     ex.joint.value = LSP.index('l_shoulder')
     ex.mask.value = True
@@ -155,22 +156,25 @@ def test_heatmap_explorer_flip_and_occlusion(model, recs):
 
 
 def test_heatmap_explorer_upload_and_errors(model, recs):
-    ex = HeatmapExplorer(model, LSP, [recs[0].image], raise_errors=True)        # a plain path: no ground truth
+    ex = HeatmapExplorer(model, [recs[0].image], raise_errors=True)        # a plain path: no ground truth
     assert ex.result['gt'] is None and ex.figs['pose'].axes[0].get_title() == 'prediction'
     ex.upload.value = upload('person.jpg', (SAMPLE/'images'/'im07980.jpg').read_bytes())
     assert (len(ex.samples), ex.image.value, ex.result['name']) == (2, 1, 'person.jpg')
     with pytest.raises(ValueError, match='could not decode'):
         ex.upload.value = upload('notes.txt', b'plain text')
-    quiet = HeatmapExplorer(model, LSP, [recs[0].image])                          # UI mode: recorded, not raised
+    quiet = HeatmapExplorer(model, [recs[0].image])                          # UI mode: recorded, not raised
     quiet.upload.value = upload('notes.txt', b'plain text')
     assert isinstance(quiet.error, ValueError)
 
     class Broken(torch.nn.Module):
+        cfg = MSSConfig.preset('tiny', joint_set='lsp')                  # 128 px; in_size=64 below overrides it
         def forward(self, x): raise RuntimeError('model exploded')
-    with pytest.raises(RuntimeError, match='model exploded'): HeatmapExplorer(Broken(), LSP, recs[:1], in_size=64, raise_errors=True)
-    assert str(HeatmapExplorer(Broken(), LSP, recs[:1], in_size=64).error) == 'model exploded'
-    with pytest.raises(ValueError, match="record is 'lsp', the model predicts 'mpii'"): HeatmapExplorer(model, MPII, recs)
-    with pytest.raises(ValueError, match='at least one image'): HeatmapExplorer(model, LSP, [])
+    with pytest.raises(RuntimeError, match='model exploded'): HeatmapExplorer(Broken(), recs[:1], in_size=64, raise_errors=True)
+    quiet = HeatmapExplorer(Broken(), recs[:1], in_size=64)
+    assert str(quiet.error) == 'model exploded' and quiet.in_size == 64
+    mpii = MSSNet(MSSConfig.preset('tiny', joint_set='mpii', in_size=64)).eval()
+    with pytest.raises(ValueError, match="record is 'lsp', the model predicts 'mpii'"): HeatmapExplorer(mpii, recs)
+    with pytest.raises(ValueError, match='at least one image'): HeatmapExplorer(model, [])
 
 
 def test_loss_explorer_callbacks():
@@ -194,10 +198,10 @@ def test_heatmap_monitor_in_a_real_fit(recs):
     from mss_pose.data import pose_dataloaders
     from mss_pose.loss import MSSLoss
     all_recs = read_lsp(SAMPLE)
-    cfg = MSSConfig.preset('tiny', n_joints=14, in_size=64)
-    dls = pose_dataloaders(all_recs[:4], all_recs[4:6], 'lsp', in_size=64, n_scales=cfg.n_scales, bs=2, num_workers=0)
+    cfg = MSSConfig.preset('tiny', joint_set='lsp', in_size=64)
+    dls = pose_dataloaders(all_recs[:4], all_recs[4:6], cfg, bs=2, num_workers=0)
     mon = HeatmapMonitor(all_recs[6].image, every=1, max_figs=1)
-    learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss(LSP), cbs=mon)
+    learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss(cfg), cbs=mon)
     with learn.no_logging(): learn.fit(2, 1e-3)
     assert len(mon.figs) == 1 and mon.figs[0].texts[0].get_text() == 'epoch 2'
     assert len(mon.figs[0].axes) == 14 and mon.crop.shape == (64, 64, 3)
