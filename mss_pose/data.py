@@ -44,6 +44,11 @@ class AugConfig:
     channel: float = 0.1      # max per-channel gain change (hourglass-style colour jitter): colour casts of the light
 
     def __post_init__(self):
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not (isinstance(self.scale, (tuple, list)) and len(self.scale) == 2 and all(map(num, self.scale))):
+            raise ValueError(f"AugConfig.scale must be two numbers (lo, hi), got {self.scale!r}")
+        if bad := [n for n in ('rot', 'rot_p', 'flip_p', 'shift', 'whole_p', 'brightness', 'contrast', 'saturation', 'channel') if not num(getattr(self, n))]:
+            raise ValueError(f"AugConfig.{bad[0]} must be a number, got {getattr(self, bad[0])!r}")
         object.__setattr__(self, 'scale', tuple(map(float, self.scale)))   # a JSON list from run.json compares equal
         lo, hi = self.scale
         if not 0 < lo <= hi: raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi, got {self.scale}")

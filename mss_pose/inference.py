@@ -100,6 +100,8 @@ def _fastai_config(path: Path, sd: dict) -> tuple[MSSConfig, dict]:
     if path.parent.name == 'models' and run.is_file(): return read_checkpoint(run)['cfg'], dict(config_from=str(run))
     if path.parent.name == 'models' and started.is_file():              # a run still going, or interrupted
         return MSSConfig.from_dict(json.loads(started.read_text())['cfg']), dict(config_from=str(started))
+    if (own := path.parent / 'config.json').is_file():                   # written by `mss_learner` beside its weights
+        return MSSConfig.from_dict(json.loads(own.read_text())), dict(config_from=str(own))
     a = weights_arch(sd)
     js = next((j for j in JOINT_SETS.values() if j.J == a['n_joints']), None)
     cfgs = [] if js is None else [MSSConfig.preset(n, joint_set=js.name, ms_supervision=a['ms_supervision'], regression=a['regression'])

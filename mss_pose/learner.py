@@ -175,6 +175,7 @@ def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`: their `cfg` bu
     learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss(cfg), metrics=metrics, cbs=cbs,
                     path=Path(path), model_dir=model_dir, opt_func=kwargs.pop('opt_func', Adam), **kwargs)
     (learn.path / model_dir).mkdir(parents=True, exist_ok=True)
+    (learn.path / model_dir / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=1))   # its weights' config, for load_model
     if channels_last: learn.add_cb(ChannelsLast())
     if mode := amp_mode(amp, dls.device.type if dls.device is not None else None): learn.add_cb(AutocastAnyDevice(amp_mode=mode))
     return learn
@@ -196,7 +197,7 @@ def fit_mss(learn: Learner, # from `mss_learner`; with `finetune_epochs`, a `Key
             epochs: int, # epochs without keypoint masking
             lr_max: float = 2e-3, # peak learning rate
             finetune_epochs: int = 0, # further epochs with keypoint masking on, in the same schedule
-            p: float = 0.5, # keypoint masking probability while fine-tuning
+            p: float | None = None, # keypoint masking probability while fine-tuning; None: the model's `cfg.mask_p`
             done: int = 0, # epochs already finished (from `resume`)
             pct_start: float = 0.25, # fraction of the schedule spent warming up
            ) -> Learner:
@@ -206,6 +207,7 @@ def fit_mss(learn: Learner, # from `mss_learner`; with `finetune_epochs`, a `Key
     pos0 = done / total                                                # where the schedule stood
     lr, mom = combined_cos(pct_start, lr_max / 25, lr_max, lr_max / 1e5), combined_cos(pct_start, *learn.moms)
     sched = {k: (lambda f: lambda pos: f(pos0 + pos * (1 - pos0)))(f) for k, f in (('lr', lr), ('mom', mom))}
+    p = learn.model.cfg.mask_p if p is None else p
     cbs = [ParamScheduler(sched)] + ([MaskingFrom(epochs, p)] if finetune_epochs else [])
     learn.epoch_offset, learn.dls.train.dataset.epoch = done, done   # epoch numbers and augmentation streams go on
     try: learn.fit(total - done, lr_max, cbs=cbs)

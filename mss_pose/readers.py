@@ -91,7 +91,7 @@ def _load_json(path: Path):
     path = _need(Path(path))
     with (gzip.open(path, 'rt') if path.suffix == '.gz' else open(path)) as f:
         try: return json.load(f)
-        except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
+        except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile) as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
 
 # %% ../nbs/02_readers.ipynb #4499eea0
 def _check_present(files: list[Path], missing: str, what: str) -> np.ndarray:

@@ -1,5 +1,5 @@
 "README.md is the markdown of nbs/index.ipynb, and .ci/run runs the README's test command."
-import re, subprocess, sys
+import os, re, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,3 +21,11 @@ def test_sync_readme_check_fails_when_out_of_step(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'sync_readme.py'), '--check', '--readme', str(tmp_path / 'README.md')],
                        capture_output=True, text=True)
     assert r.returncode == 1 and 'out of step' in r.stderr
+
+
+def test_python_api_example_runs(tmp_path):
+    code = re.search(r'```python\n(.*?)```', (ROOT / 'README.md').read_text(), flags=re.S)[1]
+    code = code.replace("'runs/api", repr(str(tmp_path / 'api'))[:-1])             # train into a temporary folder
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.splitlines()[0].startswith('head_top [') and r.stdout.splitlines()[-1] == 'True'
