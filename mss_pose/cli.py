@@ -125,6 +125,7 @@ def parse_overrides(items: list[str], # `FIELD=VALUE` strings
     for it in items or []:
         k, eq, v = it.partition('=')
         if not eq or not k: raise ValueError(f"{flag} expects FIELD=VALUE, got {it!r}")
+        v = {'true': 'True', 'false': 'False', 'none': 'None'}.get(v.lower(), v)     # shell users write lower case
         try: out[k] = ast.literal_eval(v)
         except (ValueError, SyntaxError): out[k] = v
     if bad := sorted(set(out) - set(names)): raise ValueError(f"{flag}: unknown {cls.__name__} field(s) {bad}; fields: {names}")
@@ -139,23 +140,22 @@ def train_config(args, js, init: dict | None = None) -> MSSConfig:
     if args.baseline: cfg = cfg.baseline()
     return dataclasses.replace(cfg, **over)
 
-def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> tuple[MSSConfig, dict]:
-    "Config and schedule (augmentation included) of the run in `out`: saved at its start, read back by `--resume` (so flags cannot change it)."
+def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
+    "Config, schedule (augmentation included) and, for a new run, the `run.json` to save at its start; `--resume` reads them back (so flags cannot change them)."
     from mss_pose.model import MSSConfig
     from mss_pose.data import AugConfig
     f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
     if args.resume:
         if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
         run = json.loads(f.read_text())
-        return MSSConfig.from_dict(run['cfg']), {'aug': {}, **run['schedule'], 'prior_epochs': run['prior_epochs']}
+        return MSSConfig.from_dict(run['cfg']), {'aug': {}, **run['schedule'], 'prior_epochs': run['prior_epochs']}, None
     if (out / 'models' / 'last.json').exists():
         raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
     m = init['meta'] if init else {}                                 # a chain of runs counts all its epochs
     prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
     aug = dataclasses.asdict(AugConfig(**parse_overrides(args.aug, AugConfig, '--aug')))     # checked before anything is written
     run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in keys}, 'aug': aug}, init=args.init, prior_epochs=prior)
-    out.mkdir(parents=True, exist_ok=True); (out / 'run.json').write_text(json.dumps(run, indent=1))
-    return cfg, {**run['schedule'], 'prior_epochs': prior}
+    return cfg, {**run['schedule'], 'prior_epochs': prior}, run
 
 # %% ../nbs/12_cli.ipynb #ca7665e2
 def train(args) -> dict:
@@ -174,11 +174,12 @@ def train(args) -> dict:
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
     out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
-    cfg, sch = _run_settings(args, out, train_config(args, js, init), init)
+    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), init)
     dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
                            num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)
     if init: load_weights(learn.model, init['model'])
+    if run: (out / 'run.json').write_text(json.dumps(run, indent=1))    # once the data, model and weights are known to fit
     done = resume(learn) if args.resume else 0
     if done: print(f"resuming {out} after epoch {done} of {sch['epochs'] + sch['finetune_epochs']}")
     with distrib_ctx(learn):

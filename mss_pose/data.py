@@ -285,6 +285,8 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
                     ) -> PoseDataLoaders:
     "Train and validation `DataLoaders` of pose batches with the multi-scale targets `cfg` asks for."
     if len(train_records) < bs: raise ValueError(f"need at least bs={bs} training records for a full batch, got {len(train_records)}")
+    if (name := train_records[0].joint_set) != cfg.js.name:
+        raise ValueError(f"the records have '{name}' joints but cfg.joint_set is '{cfg.js.name}'; build the config with joint_set='{name}'")
     device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     nw = default_num_workers() if num_workers is None else num_workers
     def dl(recs, train):

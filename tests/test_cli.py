@@ -326,3 +326,10 @@ def test_sample_is_package_data(tmp_path):
     names = zipfile.ZipFile(next(tmp_path.glob('mss_pose-*.whl'))).namelist()
     assert {'mss_pose/sample/joints.mat', 'mss_pose/sample/README.md'} <= set(names)
     assert sum(n.startswith('mss_pose/sample/images/') for n in names) == 40
+
+
+def test_a_refused_run_leaves_no_run_behind(capsys, tmp_path):
+    code, out, err = run(capsys, 'train', '--preset', 'tiny', '--bs', '64', '--workers', '0', '--out', tmp_path / 'r')
+    assert code == 2 and 'need at least bs=64 training records' in err and not (tmp_path / 'r' / 'run.json').exists()
+    code, out, err = run(capsys, 'train', '--preset', 'tiny', '--set', 'regression=false', '--epochs', '1', '--bs', '8', '--workers', '0', '--out', tmp_path / 'r')
+    assert code == 0 and json.loads((tmp_path / 'r' / 'run.json').read_text())['cfg']['regression'] is False   # the retry is a run

@@ -194,7 +194,7 @@ def test_workers_with_a_corrupt_image(tmp_path, recs, capfd):
 
 def test_bad_arguments(recs):
     with pytest.raises(ValueError, match="unknown joint set 'h36m'"): PoseDataset(recs, 'h36m')
-    with pytest.raises(ValueError, match="40 records are 'lsp', not 'coco'"): pose_dataloaders(recs, recs, MSSConfig(joint_set='coco'))
+    with pytest.raises(ValueError, match="records have 'lsp' joints but cfg.joint_set is 'coco'"): pose_dataloaders(recs, recs, MSSConfig(joint_set='coco'))
     with pytest.raises(ValueError, match='need at least bs=16 training records'): pose_dataloaders(recs[:4], recs, LSP256)
     with pytest.raises(ValueError, match=r'MSSConfig.in_size=200 is not divisible by 4 \* 2\*\*depth = 64'): MSSConfig(joint_set='lsp', in_size=200)
     with pytest.raises(ValueError, match='flip_p is a probability'): AugConfig(flip_p=2)
