@@ -41,12 +41,15 @@ def default_device(device=None) -> torch.device:
     return torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
 
 # %% ../nbs/11_inference.ipynb #6c25957a
+def _bare(model: nn.Module) -> nn.Module:
+    "The module inside torch.compile's and DataParallel/DDP's wrappers."
+    m = getattr(model, '_orig_mod', model)
+    return getattr(m, 'module', m)
+
 def model_config(model: nn.Module, # an `MSSNet`, also wrapped by torch.compile, DataParallel or DDP
                 ) -> MSSConfig:
     "The `MSSConfig` a model was built with: its joint set, input size and person-box rule."
-    m = getattr(model, '_orig_mod', model)
-    m = getattr(m, 'module', m)
-    if not isinstance(cfg := getattr(m, 'cfg', None), MSSConfig): raise TypeError(
+    if not isinstance(cfg := getattr(_bare(model), 'cfg', None), MSSConfig): raise TypeError(
         f"{type(model).__name__} has no MSSConfig `cfg` (the joint set and input size predictions need); use load_model or MSSNet(cfg)")
     return cfg
 
@@ -56,16 +59,14 @@ def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or
                     meta: dict | None = None, # JSON-like extras: epochs, metrics, data...
                    ) -> Path:
     "Save `model`'s config (joint set included) and weights in the mss_pose checkpoint format."
-    path = Path(path)
-    model = getattr(model, '_orig_mod', model)
-    model = getattr(model, 'module', model)
+    path, cfg, model = Path(path), model_config(model), _bare(model)
     meta = dict(meta or {}, mss_pose_version=mss_pose.__version__)
     try: json.dumps(meta)
     except (TypeError, ValueError) as e: raise ValueError(f"meta must hold JSON-like values (str, numbers, lists, dicts): {e}") from e
     sd = {k.removeprefix('module.'): v.detach().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    torch.save({'cfg': model_config(model).to_dict(), 'model': sd, 'meta': meta}, tmp)
+    torch.save({'cfg': cfg.to_dict(), 'model': sd, 'meta': meta}, tmp)
     os.replace(tmp, path)
     return path
 
