@@ -140,7 +140,14 @@ def train_config(args, js, init: dict | None = None) -> MSSConfig:
     if args.baseline: cfg = cfg.baseline()
     return dataclasses.replace(cfg, **over)
 
-def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
+_DATA_FLAGS = {'data': None, 'format': None, 'images': None, 'missing': 'raise', 'n_valid': None, 'limit': None}   # what --resume reads back: default
+
+def _data_record(args, n_train: int, n_valid: int) -> dict:
+    "What `run.json` records of the data: its flags (the folder resolved) and how many records each split got."
+    d = {k: getattr(args, k) for k in _DATA_FLAGS}
+    return {**d, 'data': os.path.abspath(args.data or sample_dir()), 'records': [n_train, n_valid]}
+
+def _run_settings(args, out: Path, cfg: MSSConfig, data: dict, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
     "Config, schedule (augmentation included) and, for a new run, the `run.json` to save at its start; `--resume` reads them back (so flags cannot change them)."
     from mss_pose.model import MSSConfig
     from mss_pose.data import AugConfig
@@ -148,13 +155,15 @@ def _run_settings(args, out: Path, cfg: MSSConfig, init: dict | None = None) -> 
     if args.resume:
         if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
         run = json.loads(f.read_text())
+        if run.get('data', data)['records'] != data['records']:
+            raise ValueError(f"--resume: {data['data']} now gives {data['records']} training/validation records, but the run started with {run['data']['records']}")
         return MSSConfig.from_dict(run['cfg']), {'aug': {}, **run['schedule'], 'prior_epochs': run['prior_epochs']}, None
     if (out / 'models' / 'last.json').exists():
         raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
     m = init['meta'] if init else {}                                 # a chain of runs counts all its epochs
     prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
     aug = dataclasses.asdict(AugConfig(**parse_overrides(args.aug, AugConfig, '--aug')))     # checked before anything is written
-    run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in keys}, 'aug': aug}, init=args.init, prior_epochs=prior)
+    run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in keys}, 'aug': aug}, data=data, init=args.init, prior_epochs=prior)
     return cfg, {**run['schedule'], 'prior_epochs': prior}, run
 
 # %% ../nbs/12_cli.ipynb #ca7665e2
@@ -174,7 +183,7 @@ def train(args) -> dict:
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
     out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
-    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), init)
+    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), _data_record(args, len(trn), len(val)), init)
     dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
                            num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)
@@ -390,12 +399,29 @@ def _read_boxes(images: list[Path], # the images to predict
     def boxes(v): return v if isinstance(v, list) and v and all(isinstance(b, list) for b in v) else [v]
     return [[check_box(b, f"--boxes {f}: {p}") for b in boxes(table.get(str(p), table.get(p.name)))] for p in images]
 
+def _resumed_data(args):
+    "`--resume` trains on the data in `OUT/run.json`: sets the data flags from it, and refuses a flag that names other data."
+    out = Path(args.out)
+    if not (last := out / 'models' / 'last.pth').is_file(): raise FileNotFoundError(f"--resume: no {last} to continue from")
+    rec = json.loads((out / 'run.json').read_text()).get('data') if (out / 'run.json').is_file() else None
+    if rec is None:                                                  # a run.json from before the data was recorded
+        if args.data is None: raise ValueError(f"--resume: {out / 'run.json'} does not say which data the run trains on; pass its --data again")
+        return
+    def same(k, a, b):                                               # paths: the same file or folder
+        if k not in ('data', 'images') or not (a and b): return a == b
+        return os.path.samefile(a, b) if os.path.exists(a) and os.path.exists(b) else os.path.abspath(a) == os.path.abspath(b)
+    for k, default in _DATA_FLAGS.items():
+        if (v := getattr(args, k)) not in (None, default) and not same(k, v, rec[k]):
+            raise ValueError(f"--resume: the run in {out} trains on --{k.replace('_', '-')} {rec[k]}, not {v}; leave the flag out")
+        setattr(args, k, rec[k])
+
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
     if args.cmd == 'predict':
         args.images = list(dict.fromkeys(args.images))
         args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)
         _writable(Path(args.out), folder=True); return
+    if args.cmd == 'train' and args.resume: _resumed_data(args)
     data = Path(args.data) if args.data is not None else sample_dir()
     if not data.exists(): raise FileNotFoundError(f"data not found: {data}")
     args.format = dataset_format(data, args.format)
@@ -404,7 +430,6 @@ def _check_args(args):
             raise ValueError(f"--subset valid needs labels to split on, and {data} has no joints.mat; leave it out to predict every image")
         _writable(Path(args.out), folder=False); return
     if args.epochs + args.finetune_epochs == 0: raise ValueError("nothing to train: --epochs and --finetune-epochs are both 0")
-    if args.resume and not (last := Path(args.out) / 'models' / 'last.pth').is_file(): raise FileNotFoundError(f"--resume: no {last} to continue from")
     _writable(Path(args.out), folder=True)
 
 # %% ../nbs/12_cli.ipynb #dc0392e4

@@ -129,6 +129,20 @@ def test_nothing_to_train(capsys, tmp_path):
     assert not (tmp_path / 'r').exists()
 
 
+def test_resume_reads_the_recorded_data(capsys, tmp_path):
+    "An old run.json, which names no data, needs --data; data whose records changed since the run started is refused."
+    out = tmp_path / 'r'; (out / 'models').mkdir(parents=True); (out / 'models' / 'last.pth').write_bytes(b'')
+    (out / 'run.json').write_text(json.dumps(dict(cfg=MSSConfig.preset('tiny').to_dict(), schedule={}, prior_epochs=0)))
+    assert run(capsys, 'train', '--resume', '--out', out) == (
+        2, '', f"mss_pose: error: --resume: {out / 'run.json'} does not say which data the run trains on; pass its --data again\n")
+    data = lsp_folder(tmp_path / 'lsp', n=5)
+    rec = dict(data=str(data), format='lsp', images=None, missing='raise', n_valid=1, limit=None, records=[3, 1])
+    (out / 'run.json').write_text(json.dumps(dict(cfg=MSSConfig.preset('tiny').to_dict(), schedule={}, data=rec, prior_epochs=0)))
+    assert run(capsys, 'train', '--resume', '--out', out)[2] == (
+        f"mss_pose: error: --resume: {data} now gives [4, 1] training/validation records, but the run started with [3, 1]\n")
+    assert run(capsys, 'train', '--resume', '--data', SAMPLE, '--out', out)[2] == (
+        f"mss_pose: error: --resume: the run in {out} trains on --data {data}, not {SAMPLE}; leave the flag out\n")
+
 def test_parse_overrides():
     from mss_pose.data import AugConfig
     assert parse_overrides(['in_size=192', 'structure=mean', 'reg_feats=None', 'regression=False'], MSSConfig) == dict(

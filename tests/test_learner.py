@@ -64,8 +64,10 @@ def test_cli_train_eval_predict(tmp_path):
 
 
 def test_cli_kill_and_resume(tmp_path):
-    "kill -9 in the middle of a run, then --resume: the run finishes with one log row per epoch."
-    out, args = tmp_path / 'run', ['train', '--preset', 'tiny', '--epochs', '3', '--finetune-epochs', '1', '--bs', '8', '--workers', '0']
+    "kill -9 in the middle of a run, then --resume: the run finishes on its own data with one log row per epoch."
+    data = tmp_path / 'lsp'; os.symlink(SAMPLE, data)               # not the default data, which --resume once fell back to
+    out, args = tmp_path / 'run', ['train', '--data', str(data), '--n-valid', '8', '--preset', 'tiny', '--epochs', '3',
+                                   '--finetune-epochs', '1', '--bs', '8', '--workers', '0']
     p = subprocess.Popen([sys.executable, '-m', 'mss_pose.cli', *args, '--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.time()
     while not (out / 'models' / 'last.json').exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
@@ -74,11 +76,14 @@ def test_cli_kill_and_resume(tmp_path):
     assert 1 <= done < 4 and not (out / 'mss_pose.pth').exists()
     r = _cli(*args, '--out', str(out))                                        # a new run may not overwrite it
     assert r.returncode == 2 and 'pass --resume to continue it' in r.stderr
-    r = _cli('train', '--resume', '--epochs', '9', '--workers', '0', '--out', str(out))   # recorded schedule wins
+    r = _cli('train', '--resume', '--n-valid', '9', '--out', str(out))          # other data: refused before any work
+    assert r.returncode == 2 and r.stderr == f"mss_pose: error: --resume: the run in {out} trains on --n-valid 8, not 9; leave the flag out\n"
+    r = _cli('train', '--resume', '--epochs', '9', '--workers', '0', '--out', str(out))   # recorded data and schedule win
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'resuming {out} after epoch {done} of 4' in r.stdout
     rows = (out / 'models' / 'history.csv').read_text().splitlines()
     assert rows[0].startswith('epoch') and [r.split(',')[0] for r in rows[1:]] == ['0', '1', '2', '3']
-    assert json.loads((out / 'results.json').read_text())['epochs'] == 3 and (out / 'mss_pose.pth').exists()
+    res = json.loads((out / 'results.json').read_text())
+    assert (res['epochs'], res['data'], res['n_train'], res['n_valid']) == (3, str(data), 32, 8) and (out / 'mss_pose.pth').exists()
     r = _cli('train', '--resume', '--out', str(tmp_path / 'none'))
     assert r.returncode == 2 and 'to continue from' in r.stderr
