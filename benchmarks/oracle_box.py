@@ -8,7 +8,8 @@ prediction: the first pass on the whole image, the second on the square around t
 cropped to `joints_box(labelled joints, cfg.person_pad)`, an oracle box no user has. The gap between the default two
 passes and the oracle is what a better way of finding the person could win.
 Link 2 (62 epochs): two passes 47.0, oracle 57.7. Link 3 (88 epochs, `--aug whole_p=0.3`): first pass 43.5, two
-passes 57.8, three 58.4, oracle 61.8 (Intel Xeon, AVX512 with native bf16; the model runs in fp32).
+passes 57.8, three 58.4, oracle 61.8. Link 4 (102 epochs, 192 px): 53.8, 62.8, 62.8, 65.2 (Intel Xeon, AVX512 with
+native bf16; the model runs in fp32).
 """
 import argparse, numpy as np
 from mss_pose.inference import load_model, predict_paths, refine_boxes

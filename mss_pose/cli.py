@@ -143,9 +143,10 @@ def train_config(args, js, init: dict | None = None) -> MSSConfig:
 _DATA_FLAGS = {'data': None, 'format': None, 'images': None, 'missing': 'raise', 'n_valid': None, 'limit': None}   # what --resume reads back: default
 
 def _data_record(args, n_train: int, n_valid: int) -> dict:
-    "What `run.json` records of the data: its flags (the folder resolved) and how many records each split got."
+    "What `run.json` records of the data: its flags (folders as absolute paths) and how many records each split got."
     d = {k: getattr(args, k) for k in _DATA_FLAGS}
-    return {**d, 'data': os.path.abspath(args.data or sample_dir()), 'records': [n_train, n_valid]}
+    return {**d, 'data': os.path.abspath(args.data or sample_dir()), 'images': args.images and os.path.abspath(args.images),
+            'records': [n_train, n_valid]}
 
 def _run_settings(args, out: Path, cfg: MSSConfig, data: dict, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
     "Config, schedule (augmentation included) and, for a new run, the `run.json` to save at its start; `--resume` reads them back (so flags cannot change them)."

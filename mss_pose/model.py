@@ -25,7 +25,7 @@ __all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'weight
 PRESETS = {
     'hg8':   dict(n_stacks=8, n_feats=256, in_size=256),  # the paper's scale: Newell's 8-stack hourglass, ~25 M parameters
     'hg2':   dict(n_stacks=2, n_feats=256, in_size=256),  # full width, 2 stacks: ablations on a GPU
-    'small': dict(n_stacks=2, n_feats=128, in_size=128),  # trainable on 2 CPU cores (the shipped checkpoint)
+    'small': dict(n_stacks=2, n_feats=128, in_size=128),  # trainable on 2 CPU cores; the shipped checkpoint, moved to in_size=192 late
     'tiny':  dict(n_stacks=2, n_feats=32, in_size=128),   # notebooks and tests: two stacks so the merge is exercised
 }
 
