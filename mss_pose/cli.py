@@ -143,10 +143,10 @@ def train_config(args, js, init: dict | None = None) -> MSSConfig:
 _DATA_FLAGS = {'data': None, 'format': None, 'images': None, 'missing': 'raise', 'n_valid': None, 'limit': None}   # what --resume reads back: default
 
 def _data_record(args, n_train: int, n_valid: int) -> dict:
-    "What `run.json` records of the data: its flags (folders as absolute paths) and how many records each split got."
+    "What `run.json` records of the data: its flags (folders as absolute paths, the split resolved) and the split's sizes before `--limit`."
     d = {k: getattr(args, k) for k in _DATA_FLAGS}
     return {**d, 'data': os.path.abspath(args.data or sample_dir()), 'images': args.images and os.path.abspath(args.images),
-            'records': [n_train, n_valid]}
+            'n_valid': n_valid, 'records': [n_train, n_valid]}
 
 def _run_settings(args, out: Path, cfg: MSSConfig, data: dict, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
     "Config, schedule (augmentation included) and, for a new run, the `run.json` to save at its start; `--resume` reads them back (so flags cannot change them)."
@@ -181,10 +181,11 @@ def train(args) -> dict:
     t0, recs = time.time(), read_records(args.data, args.format, args.images, args.missing)
     js = get_joint_set(recs[0].joint_set)
     trn, val = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))
+    data = _data_record(args, len(trn), len(val))
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
     out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
-    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), _data_record(args, len(trn), len(val)), init)
+    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), data, init)
     dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
                            num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)
@@ -400,21 +401,26 @@ def _read_boxes(images: list[Path], # the images to predict
     def boxes(v): return v if isinstance(v, list) and v and all(isinstance(b, list) for b in v) else [v]
     return [[check_box(b, f"--boxes {f}: {p}") for b in boxes(table.get(str(p), table.get(p.name)))] for p in images]
 
+def _same_path(a, b) -> bool:
+    "Two spellings of one file or folder."
+    return os.path.abspath(a) == os.path.abspath(b) or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
+
 def _resumed_data(args):
     "`--resume` trains on the data in `OUT/run.json`: sets the data flags from it, and refuses a flag that names other data."
     out = Path(args.out)
     if not (last := out / 'models' / 'last.pth').is_file(): raise FileNotFoundError(f"--resume: no {last} to continue from")
     rec = json.loads((out / 'run.json').read_text()).get('data') if (out / 'run.json').is_file() else None
     if rec is None:                                                  # a run.json from before the data was recorded
-        if args.data is None: raise ValueError(f"--resume: {out / 'run.json'} does not say which data the run trains on; pass its --data again")
+        if args.data is None: raise ValueError(f"--resume: {out / 'run.json'} does not say which data the run trains on; "
+                                               "pass its --data (and any --format, --images, --missing, --n-valid, --limit) again")
         return
-    def same(k, a, b):                                               # paths: the same file or folder
-        if k not in ('data', 'images') or not (a and b): return a == b
-        return os.path.samefile(a, b) if os.path.exists(a) and os.path.exists(b) else os.path.abspath(a) == os.path.abspath(b)
     for k, default in _DATA_FLAGS.items():
-        if (v := getattr(args, k)) not in (None, default) and not same(k, v, rec[k]):
-            raise ValueError(f"--resume: the run in {out} trains on --{k.replace('_', '-')} {rec[k]}, not {v}; leave the flag out")
-        setattr(args, k, rec[k])
+        v, was = getattr(args, k), rec[k]
+        path = k in ('data', 'images') and was
+        if v in (None, default): setattr(args, k, was)
+        elif path and not os.path.exists(was): pass                  # moved: the new folder, checked by its record counts
+        elif not (_same_path(v, was) if path else v == was):
+            raise ValueError(f"--resume: the run in {out} trains on --{k.replace('_', '-')} {was}, not {v}; leave the flag out")
 
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."

@@ -133,8 +133,8 @@ def test_resume_reads_the_recorded_data(capsys, tmp_path):
     "An old run.json, which names no data, needs --data; data whose records changed since the run started is refused."
     out = tmp_path / 'r'; (out / 'models').mkdir(parents=True); (out / 'models' / 'last.pth').write_bytes(b'')
     (out / 'run.json').write_text(json.dumps(dict(cfg=MSSConfig.preset('tiny').to_dict(), schedule={}, prior_epochs=0)))
-    assert run(capsys, 'train', '--resume', '--out', out) == (
-        2, '', f"mss_pose: error: --resume: {out / 'run.json'} does not say which data the run trains on; pass its --data again\n")
+    assert run(capsys, 'train', '--resume', '--out', out) == (2, '', f"mss_pose: error: --resume: {out / 'run.json'} does not say which "
+        "data the run trains on; pass its --data (and any --format, --images, --missing, --n-valid, --limit) again\n")
     data = lsp_folder(tmp_path / 'lsp', n=5)
     rec = dict(data=str(data), format='lsp', images=None, missing='raise', n_valid=1, limit=None, records=[3, 1])
     (out / 'run.json').write_text(json.dumps(dict(cfg=MSSConfig.preset('tiny').to_dict(), schedule={}, data=rec, prior_epochs=0)))
@@ -142,6 +142,11 @@ def test_resume_reads_the_recorded_data(capsys, tmp_path):
         f"mss_pose: error: --resume: {data} now gives [4, 1] training/validation records, but the run started with [3, 1]\n")
     assert run(capsys, 'train', '--resume', '--data', SAMPLE, '--out', out)[2] == (
         f"mss_pose: error: --resume: the run in {out} trains on --data {data}, not {SAMPLE}; leave the flag out\n")
+    assert run(capsys, 'train', '--resume', '--n-valid', 1, '--format', 'lsp', '--out', out)[2] == (   # the same flags again: only the
+        f"mss_pose: error: --resume: {data} now gives [4, 1] training/validation records, but the run started with [3, 1]\n")  # counts
+    rec['data'] = str(tmp_path / 'moved')                            # a folder that moved: the new one is taken, counts checked
+    (out / 'run.json').write_text(json.dumps(dict(cfg=MSSConfig.preset('tiny').to_dict(), schedule={}, data=rec, prior_epochs=0)))
+    assert run(capsys, 'train', '--resume', '--data', data, '--out', out)[2].endswith("but the run started with [3, 1]\n")
 
 def test_parse_overrides():
     from mss_pose.data import AugConfig
