@@ -170,7 +170,7 @@ def _run_settings(args, out: Path, cfg: MSSConfig, data: dict, init: dict | None
 # %% ../nbs/12_cli.ipynb #ca7665e2
 def train(args) -> dict:
     "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results."
-    from fastai.torch_core import rank_distrib
+    from fastai.torch_core import rank_distrib, set_seed
     from mss_pose.skeleton import get_joint_set
     from mss_pose.readers import split_records
     from mss_pose.data import AugConfig, pose_dataloaders
@@ -186,6 +186,7 @@ def train(args) -> dict:
     out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
     cfg, sch, run = _run_settings(args, out, train_config(args, js, init), data, init)
+    set_seed(sch['seed'])                                            # model initialisation, and python/numpy/torch's global streams
     dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
                            num_workers=args.workers, seed=sch['seed'])
     learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)

@@ -127,10 +127,10 @@ class PoseDataset(torch.utils.data.Dataset):
         self.item_tfms = tuple(item_tfms)
         self.tfms = Pipeline(list(self.item_tfms), split_idx=0 if train else 1) if self.item_tfms else None
         self.seed = int(np.random.SeedSequence().entropy % 2**62) if seed is None else int(seed)
-        self.max_retries, self.epoch, self._calls = max_retries, 0, 0
+        self.max_retries, self.epoch = max_retries, 0
 
     def __len__(self): return len(self.records)
-    def set_epoch(self, epoch: int): self.epoch, self._calls = int(epoch), 0   # random streams depend on (seed, epoch) only
+    def set_epoch(self, epoch: int): self.epoch = int(epoch)   # random streams depend on (seed, epoch, index) only
     def new_empty(self): return PoseDataset([], self.js, self.in_size, self.train, self.aug_cfg, self.item_tfms, self.seed, self.max_retries, self.person_pad)
 
     def crop_matrix(self, i: int) -> np.ndarray: # (2, 3) original -> crop
@@ -145,10 +145,8 @@ class PoseDataset(torch.utils.data.Dataset):
         return (wc if np.isnan(c[0]) else c), (ws if np.isnan(s) else float(s))
 
     def _rng(self, i: int) -> np.random.Generator:
-        "A generator for one call, seeded by (seed, epoch, worker, call count, index)."
-        wi = torch.utils.data.get_worker_info()
-        self._calls += 1
-        return np.random.default_rng([self.seed, self.epoch, 0 if wi is None else wi.id + 1, self._calls, i])
+        "The generator of sample `i` in this epoch, seeded by (seed, epoch, index): the same crop whichever worker (or none) draws it."
+        return np.random.default_rng([self.seed, self.epoch, i])
 
     def _matrix(self, i: int, hw, rng: np.random.Generator | None) -> tuple[np.ndarray, bool]:
         "Original -> crop matrix of record `i` (random scale, rotation, flip and shift when `rng` is given) and whether it flips."
