@@ -33,9 +33,9 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
                          weight: torch.Tensor, # (..., J)
                          groups: torch.Tensor, # (J, J) from `structure_matrix`
                          alpha: float = 1.0, # weight of the structure term; 0 gives plain MSE
-                         structure: str = 'sum', # 'sum': MSE of the group's summed residuals; 'mean': mean of the group's MSEs
+                         structure: str = 'sum', # 'sum': MSE of the group's summed residuals; 'mean': mean of the group's MSEs; 'diff': mean of |r_i - r_j|^2 over the group
                         ) -> torch.Tensor: # (..., J) per-joint loss
-    "Per-joint MSE plus `alpha` times the structure term of each joint's group (two readings of the paper)."
+    "Per-joint MSE plus `alpha` times the structure term of each joint's group (two readings of the paper, and ours)."
     if alpha == 0: return heatmap_mse(pred, target, weight)
     if structure == 'mean':
         e = heatmap_mse(pred, target, weight)                                 # (..., J)
@@ -43,8 +43,9 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
         return e + alpha * (e @ g.T) / g.sum(1)                               # e_i + alpha * mean_{j in S_i} e_j
     r = ((pred - target) * weight[..., None, None]).flatten(-2)               # (..., J, hw)
     C = r @ r.transpose(-1, -2) / r.shape[-1]                                 # (..., J, J) pixel-mean Gram matrix
-    g = groups.to(C)
-    return C.diagonal(dim1=-2, dim2=-1) + alpha * ((g @ C) * g).sum(-1) / g.sum(1)
+    g, d = groups.to(C), C.diagonal(dim1=-2, dim2=-1)                       # d: (..., J) per-joint MSE
+    if structure == 'diff': return d + alpha * (g.sum(1) * d + d @ g.T - 2 * (g * C).sum(-1)) / g.sum(1)   # C_ii + C_jj - 2 C_ij
+    return d + alpha * ((g @ C) * g).sum(-1) / g.sum(1)
 
 # %% ../nbs/07_loss.ipynb #71c07599
 class MSSLoss:

@@ -48,7 +48,7 @@ class MSSConfig:
     reg_depth: int = 3            # down-samplings of its hourglass: 3 makes its receptive field the whole 64 px map
     ms_scales: int | None = None  # scales supervised, finest first; None: all `depth`. At 128 px the 4 px map is one blob
     alpha: float = 1.0            # structure-aware loss weight (joint + skeletal neighbours); 0 gives plain heatmap MSE
-    structure: str = 'sum'        # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs
+    structure: str = 'sum'        # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs, 'diff' (ours) their residuals' differences
     sigma: float = 2.0            # target Gaussian std in finest-map pixels; coarser maps keep it constant in input pixels
     mask_p: float = 0.5           # keypoint-masking probability while fine-tuning; 0 turns the augmentation off
     person_pad: float | None = None  # None: a person without a box is the whole image. A number: their joints' box times it, in training, and a second pass on the first pass's joints when predicting: LSP people fill a median 39% of the frame
@@ -73,7 +73,7 @@ class MSSConfig:
             f"use e.g. {max(1, round(self.in_size / self.size_multiple)) * self.size_multiple}")
         if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
             raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
-        if self.structure not in ('sum', 'mean'): raise ValueError(f"MSSConfig.structure must be 'sum' or 'mean', got {self.structure!r}")
+        if self.structure not in ('sum', 'mean', 'diff'): raise ValueError(f"MSSConfig.structure must be 'sum', 'mean' or 'diff', got {self.structure!r}")
         if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)) or not self.sigma > 0:
             raise ValueError(f"MSSConfig.sigma must be a number > 0, got {self.sigma!r}")
         if self.person_pad is not None and (isinstance(self.person_pad, bool) or not isinstance(self.person_pad, (int, float)) or not self.person_pad >= 1):
