@@ -23,7 +23,7 @@ their occluded copy (`mss_pose.occlusion.build_occlusion_set`, seed 0, built onc
 `docs/occlusion/results.json`, with the plan and each fine-tune's predictions on the occluded images beside it.
 """
 from __future__ import annotations
-import argparse, json, os, subprocess, sys, threading, time
+import argparse, fcntl, json, os, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -95,6 +95,7 @@ def protocol(f: Path) -> dict:
     return dict(common, proxy=' '.join(PROXY), preset='small', in_size=128, epochs=10, images_per_epoch=6992,
                 pck_eval='mss_pose eval --subset valid: whole images, two passes, flip test, original pixels',
                 pck_crops="the learner's PCK@0.2 on the 1,000 validation joint-box crops after the last epoch (no flip, crop pixels)",
+                images_per_s='training images per second of wall time (validation included), one thread, other jobs sharing the 2 cores',
                 variants={k: v[1] for k, v in VARIANTS.items()})
 
 
@@ -145,7 +146,9 @@ def key(e: dict) -> tuple: return (e.get('variant'), e.get('masking'), e['seed']
 def record(name: str):
     "Add a finished run to its results file, and its history beside it as NAME.csv."
     e, f = entry(name), results_file(name)
-    with _lock:
+    f.parent.mkdir(parents=True, exist_ok=True)
+    with _lock, open(f.with_name('.results.lock'), 'w') as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)                                     # one writer, also across drivers
         r = results(f)
         r['protocol'], r['runs'] = protocol(f), [x for x in r['runs'] if key(x) != key(e)] + [e]
         (f.parent / f'{name}.csv').write_text((OUT / 'runs' / name / 'models' / 'history.csv').read_text())
@@ -166,7 +169,7 @@ def run_one(name: str) -> bool:
     "Train (or resume) one run, score it and record it; the log goes to runs/NAME.log. False if a command failed."
     run, env = OUT / 'runs' / name, {**os.environ, 'OMP_NUM_THREADS': '1'}
     train, *evals = commands(name)
-    if (run / 'models' / 'last.json').exists(): train = train[:2] + ['--resume', '--out', str(run)]
+    if (run / 'models' / 'last.json').exists(): train = train[:2] + ['--resume', '--out', train[-1]]
     if split(name)[0] in FT and not OCC.exists():
         with _lock:
             if not OCC.exists():
