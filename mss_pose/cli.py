@@ -13,7 +13,7 @@ import mss_pose
 
 # %% auto #0
 __all__ = ['sample_dir', 'dataset_format', 'read_records', 'default_n_valid', 'check_box', 'parse_overrides', 'train_config',
-           'train', 'evaluate', 'predict', 'main']
+           'train', 'evaluate', 'predict', 'get_data', 'main']
 
 # %% ../nbs/12_cli.ipynb #ce35f42b
 def sample_dir() -> Path:
@@ -333,6 +333,7 @@ def predict(args) -> dict:
 
 # %% ../nbs/12_cli.ipynb #7e634e54
 _PRESETS = ('tiny', 'small', 'hg2', 'hg8')    # `mss_pose.model.PRESETS`, named here so that parsing needs no torch (a test checks)
+_DATASETS = ('lspet', 'lsp', 'mpii', 'coco')  # `mss_pose.datasets.DATASETS`, likewise
 _COUNT, _POSITIVE = _int_at_least(0), _int_at_least(1)
 
 def _data_args(q: argparse.ArgumentParser):
@@ -372,7 +373,7 @@ def _predict_args(q: argparse.ArgumentParser):
     q.add_argument('--out', default='predictions', help='folder for pictures and predictions.json')
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: train, evaluate, predict.')
+    p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: get data, train, evaluate, predict.')
     sub = p.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); _data_args(t); _train_args(t)
     e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); _data_args(e)
@@ -381,6 +382,11 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser('predict', help='draw predicted skeletons on images, one person per box',
                        description='Predict the skeleton of one person per box (by default the whole image) and draw it.')
     _predict_args(q); q.add_argument('--bs', type=_POSITIVE, default=16, help='batch size')
+    d = sub.add_parser('data', help='download a dataset into data/NAME, lay it out for the readers and check it (nbs/15_datasets.ipynb)')
+    d.add_argument('name', choices=_DATASETS, help='lspet (LSP Extended), lsp, mpii or coco (2017 keypoints, val images)')
+    d.add_argument('--to', default='data', help='folder that receives NAME/ (default: data)')
+    d.add_argument('--from', dest='sources', action='append', metavar='FILE_OR_URL',
+                   help="an archive or annotation file, on disk or at a URL, instead of the dataset's documented download; repeat it for several files")
     for c in (e, q):
         c.add_argument('--checkpoint', default=None, help='OUT/mss_pose.pth or OUT/models/*.pth of `train` (default: the shipped weights)')
         c.add_argument('--no-flip', action='store_true', help='skip the flip test')
@@ -425,6 +431,7 @@ def _resumed_data(args):
 
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
+    if args.cmd == 'data': return                                    # `get_dataset` checks its own input
     if args.cmd == 'predict':
         args.images = list(dict.fromkeys(args.images))
         args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)
@@ -448,6 +455,11 @@ def _one_line(e: Exception) -> str:
     else: msg = str(e) or type(e).__name__
     return ' '.join(msg.split())
 
+def get_data(args) -> dict:
+    "`mss_pose data`: `mss_pose.datasets.get_dataset`."
+    from mss_pose.datasets import get_dataset
+    return dict(out=str(get_dataset(args.name, args.to, args.sources)))
+
 def main(argv=None) -> int:
     "Entry point of the `mss_pose` command."
     args = _parser().parse_args(argv)
@@ -456,10 +468,10 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)           # fastai, on import
             warnings.filterwarnings('ignore', r"Saved file doesn't contain an optimizer state", UserWarning)  # best.pth, by design
-            res = {'train': train, 'eval': evaluate, 'predict': predict}[args.cmd](args)
+            res = {'train': train, 'eval': evaluate, 'predict': predict, 'data': get_data}[args.cmd](args)
     except (OSError, ValueError, KeyError) as e:
         print(f"mss_pose: error: {_one_line(e)}", file=sys.stderr); sys.exit(2)
-    if args.cmd != 'train' and args.strict and res['skipped']:
+    if args.cmd in ('eval', 'predict') and args.strict and res['skipped']:
         print(f"mss_pose: error: {len(res['skipped'])} images could not be read (--strict); the output holds the rest", file=sys.stderr)
         sys.exit(1)
     return 0

@@ -12,10 +12,10 @@ from mss_pose.model import MSSConfig
 from mss_pose.images import apply_affine, crop_matrix, invert_affine
 from mss_pose.readers import PoseRecord, read_lsp, split_records
 from mss_pose.skeleton import LSP
+from data_paths import LSPET, need_lspet
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT/'mss_pose'/'sample'
-SHARED = ROOT/'..'/'shared'/'data'
 NO_AUG_FLIP = dataclasses.replace(AugConfig.none(), flip_p=1.)
 LSP256 = MSSConfig(joint_set='lsp')     # 256 px, depth 4: targets 64, 32, 16, 8
 
@@ -201,9 +201,9 @@ def test_bad_arguments(recs):
     assert default_num_workers() >= 0
 
 
-@pytest.mark.skipif(not (SHARED/'lspet').exists(), reason=f"full LSPET not found at {SHARED/'lspet'}")
+@need_lspet
 def test_full_lspet_batch():
-    tr, va = split_records(read_lsp(SHARED/'lspet'), 1000)
+    tr, va = split_records(read_lsp(LSPET)[:8000], 1000)
     dls = pose_dataloaders(tr, va, LSP256, bs=4, num_workers=0)
     x, kps, w, *hms = dls.one_batch()
     assert x.shape == (4, 3, 256, 256) and [h.shape[-1] for h in hms] == [64, 32, 16, 8] and (len(dls.train), len(dls.valid)) == (1750, 250)
