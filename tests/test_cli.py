@@ -158,7 +158,7 @@ def test_parse_overrides():
     with pytest.raises(ValueError, match="--aug expects FIELD=VALUE, got '=2'"): parse_overrides(['=2'], AugConfig, '--aug')
 
 
-@pytest.mark.parametrize('aug, msg', [(['whole_p=2'], 'whole_p is a probability, got 2'), (['scale=2'], 'AugConfig.scale must be two numbers (lo, hi), got 2'),
+@pytest.mark.parametrize('aug, msg', [(['whole_p=2'], 'whole_p is a probability, got 2'), (['scale=2'], 'AugConfig.scale must be two finite numbers (lo, hi), got 2'),
                                       (['zoom=2'], "--aug: unknown AugConfig field(s) ['zoom']"),
                                       (['scale'], "--aug expects FIELD=VALUE, got 'scale'")])
 def test_bad_augmentation_stops_before_any_work(capsys, tmp_path, aug, msg):
