@@ -107,8 +107,10 @@ class StopOnNonFinite(Callback):
     order = 0
     def after_loss(self):
         if not self.training or torch.isfinite(self.learn.loss).all(): return
-        raise FloatingPointError(f"the training loss is {float(self.learn.loss)} in epoch {epochs_done(self.learn)}, batch {self.iter + 1}: "
-                                 f"training stopped; {self.path / self.model_dir / 'last.pth'} keeps the last good epoch; try a lower learning rate")
+        n = epochs_done(self.learn) - 1                              # the epochs before this one, all finite
+        kept = f"{self.path / self.model_dir / 'last.pth'} keeps epoch {n}" if n else "no epoch had finished, so nothing was saved"
+        raise FloatingPointError(f"the training loss is {float(self.learn.loss.detach())} in epoch {n + 1}, batch {self.iter + 1}: "
+                                 f"training stopped; {kept}; try a lower learning rate")
 
 # %% ../nbs/10_learner.ipynb #2b9fe703
 def _read_last(f: Path) -> dict:
@@ -118,13 +120,17 @@ def _read_last(f: Path) -> dict:
                                         f"{f.with_name('best.pth')} (mss_pose train --init {f.with_name('best.pth')} --out NEW_FOLDER)") from None
     if 'epoch' in ck: return ck
     best = f.with_name('best.json')
-    return dict(ck, epoch=json.loads(f.with_suffix('.json').read_text())['epoch'], smooth_loss=None,
-                best=json.loads(best.read_text())['value'] if best.exists() else None)
+    return dict(ck, epoch=_json(f.with_suffix('.json'))['epoch'], smooth_loss=None, best=_json(best)['value'] if best.exists() else None)
+
+def _json(f: Path):
+    "A small JSON file of a run, or an error naming it."
+    try: return json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{f} is damaged ({e})") from None
 
 def resume(learn: Learner, # learner built like the interrupted one
            fname: str = 'last', # checkpoint name under `learn.path/learn.model_dir`
           ) -> int: # epochs done, to pass to `fit_mss` as `done`
-    "Load the last checkpoint (weights, optimizer state, smoothed loss, best score), trim the log to its epochs; return the epochs done."
+    "Load the last checkpoint (weights, optimizer state, smoothed loss, best score); return the epochs done."
     d = learn.path / learn.model_dir
     if not (f := d / f'{fname}.pth').exists(): raise FileNotFoundError(f"no checkpoint to resume from: {f} is missing")
     ck = _read_last(f)
@@ -132,8 +138,6 @@ def resume(learn: Learner, # learner built like the interrupted one
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(ck['opt'])
     learn.resumed = dict(epoch=ck['epoch'], smooth_loss=ck['smooth_loss'], best=ck['best'])
-    log = d / 'history.csv'
-    if log.exists(): _replace(log, lambda f: f.write_text(''.join(log.read_text().splitlines(True)[:ck['epoch'] + 1])))
     return ck['epoch']
 
 # %% ../nbs/10_learner.ipynb #b19ea74e
@@ -247,6 +251,8 @@ def fit_mss(learn: Learner, # from `mss_learner`; with `finetune_epochs`, a `Key
     p = learn.model.cfg.mask_p if p is None else p
     cbs = [ParamScheduler(sched)] + ([MaskingFrom(epochs, p)] if finetune_epochs else [])
     learn.epoch_offset, learn.dls.train.dataset.epoch = done, done   # epoch numbers and augmentation streams go on
+    if (log := learn.path / learn.model_dir / 'history.csv').exists():   # rows of epochs after `done` were never committed
+        _replace(log, lambda f: f.write_text(''.join(log.read_text().splitlines(True)[:done + 1])))
     try: learn.fit(total - done, lr_max, cbs=cbs)
     finally: learn.epoch_offset = 0
     return learn

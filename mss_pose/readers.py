@@ -61,7 +61,7 @@ def _load_joints_mat(path: Path) -> np.ndarray:
     "The (14, 3, N) `joints` array of an LSP-style `.mat`, with clear errors."
     _need(path)
     try: m = sio.loadmat(path)
-    except (ValueError, TypeError, OSError, sio.matlab.MatReadError) as e: raise ValueError(f"could not read {path} as a .mat file: {e}") from e
+    except Exception as e: raise ValueError(f"could not read {path} as a .mat file: {e!r}") from e   # scipy's errors for odd bytes are many
     if 'joints' not in m:
         raise KeyError(f"{path} has no 'joints' array; keys found: {[k for k in m if not k.startswith('__')]}")
     j = np.asarray(m['joints'])
