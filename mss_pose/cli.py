@@ -482,9 +482,9 @@ def _disagrees(k: str, v, rec: dict, run: dict) -> str | None:
         ok = all(f in table and json.loads(json.dumps(x)) == table[f] for f, x in given.items())
         return None if ok else ' '.join(f"{f}={table.get(f)}" for f in given)
     if k not in rec: return 'nothing (run.json does not record it)'
-    was = rec[k]
+    was = rec[k]                                                     # data that moved: the new place, checked by its record counts
     if k in ('data', 'images', 'init') and was and v and (_same_path(v, was) or (k != 'init' and not os.path.exists(was))): return None
-    return None if v == was else str(was)                            # data that moved: the new place, checked by its record counts
+    return None if v == was else str(was)
 
 def _resumed_flags(args):
     "`--resume` continues OUT's run as its run.json records it: sets every recorded flag, refuses one given with another value, honours `--workers`."
