@@ -218,7 +218,7 @@ def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB arra
     if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
     if a.ndim == 3 and a.shape[-1] == 4: a = a[..., :3]
     if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8 or 0 in a.shape:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image with H, W > 0, got {a.dtype} of shape {a.shape}")
+        raise ValueError(f"expected a non-empty (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
     return np.ascontiguousarray(a)
 
 # %% ../nbs/11_inference.ipynb #a8cecc94

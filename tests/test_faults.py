@@ -396,4 +396,4 @@ def test_predict_image_refuses_non_finite_boxes(box):
 
 def test_predict_image_refuses_an_empty_image():
     m = MSSNet(MSSConfig.preset('tiny', joint_set='lsp')).eval()
-    with pytest.raises(ValueError, match=r'with H, W > 0, got uint8 of shape \(0, 0, 3\)'): predict_image(m, np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(ValueError, match=r'expected a non-empty \(H, W, 3\) uint8 RGB image, got uint8 of shape \(0, 0, 3\)'): predict_image(m, np.zeros((0, 0, 3), np.uint8))
