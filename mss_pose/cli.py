@@ -6,8 +6,9 @@ Docs: https://mss-pose.github.io/mss_pose/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #7b8581f1
 from __future__ import annotations
-import argparse, ast, dataclasses, gzip, json, math, os, sys, time, warnings
+import argparse, ast, dataclasses, gzip, json, math, os, re, sys, time, warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 import mss_pose
 
@@ -33,7 +34,10 @@ def dataset_format(data: Path, # LSP folder, or MPII/COCO annotation file
     if data.is_dir(): return 'lsp'
     if not data.name.lower().endswith(('.json', '.json.gz')): raise ValueError(
         f"cannot tell the format of {data}: expected an LSP folder (joints.mat + images/) or an MPII/COCO .json(.gz) file; pass --format")
-    with (gzip.open(data, 'rt') if data.suffix.lower() == '.gz' else open(data)) as f: first = f.read(64).lstrip()[:1]
+    gz = data.suffix.lower() == '.gz'
+    try:
+        with (gzip.open(data, 'rt') if gz else open(data)) as f: first = f.read(64).lstrip()[:1]
+    except (OSError, EOFError, UnicodeDecodeError) as e: raise ValueError(f"{data} cannot be read as {'gzipped ' if gz else ''}JSON: {e}") from None
     if first not in ('[', '{'): raise ValueError(f"{data} is neither a JSON list (MPII) nor a JSON object (COCO); pass --format")
     return 'mpii' if first == '[' else 'coco'
 
@@ -56,22 +60,23 @@ def default_n_valid(n: int) -> int:
     return 1000 if n >= 5000 else max(1, n // 5)
 
 # %% ../nbs/12_cli.ipynb #445ff2ef
-def _int_at_least(lo: int):
-    "An argparse type: an integer >= `lo`."
+def _int_at_least(lo: int, hi: int | None = None):
+    "An argparse type: an integer >= `lo` (and <= `hi`)."
     def parse(s: str) -> int:
         try: v = int(s)
         except ValueError: v = None
-        if v is None or v < lo: raise argparse.ArgumentTypeError(f"expected an integer >= {lo}, got {s!r}")
+        if v is None or v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"expected an integer >= {lo}{f' and <= {hi}' if hi is not None else ''}, got {s!r}")
         return v
     return parse
 
 def _number(lo: float, hi: float = math.inf, lo_open: bool = False):
-    "An argparse type: a number in [`lo`, `hi`] (`(lo, hi]` when `lo_open`)."
+    "An argparse type: a finite number in [`lo`, `hi`] (`(lo, hi]` when `lo_open`)."
     def parse(s: str) -> float:
         try: v = float(s)
         except ValueError: v = math.nan
-        if not (lo < v <= hi if lo_open else lo <= v <= hi):
-            raise argparse.ArgumentTypeError(f"expected a number {'>' if lo_open else '>='} {lo:g}{f' and <= {hi:g}' if hi < math.inf else ''}, got {s!r}")
+        if not (math.isfinite(v) and (lo < v <= hi if lo_open else lo <= v <= hi)):
+            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if lo_open else '>='} {lo:g}{f' and <= {hi:g}' if hi < math.inf else ''}, got {s!r}")
         return v
     return parse
 
@@ -112,22 +117,30 @@ def _write_atomic(path: Path, # final file
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try: write(tmp); os.replace(tmp, path)
+    except OSError as e: raise OSError(e.errno, e.strerror or str(e), str(path)) from None   # named: the file, not its .tmp
     finally: tmp.unlink(missing_ok=True)
     return path
 
 # %% ../nbs/12_cli.ipynb #3c021ffe
-def parse_overrides(items: list[str], # `FIELD=VALUE` strings
-                    cls, # the dataclass they set fields of
-                    flag: str = '--set', # the flag, named in errors
-                   ) -> dict:
+def _parse_values(items: list[str], # `FIELD=VALUE` strings
+                  flag: str, # the flag, named in errors
+                 ) -> dict:
     "`['in_size=192', 'structure=mean']` -> `{'in_size': 192, 'structure': 'mean'}` (numbers, bools, tuples and None parsed)."
-    out, names = {}, [f.name for f in dataclasses.fields(cls)]
+    out = {}
     for it in items or []:
         k, eq, v = it.partition('=')
         if not eq or not k: raise ValueError(f"{flag} expects FIELD=VALUE, got {it!r}")
         v = {'true': 'True', 'false': 'False', 'none': 'None'}.get(v.lower(), v)     # shell users write lower case
         try: out[k] = ast.literal_eval(v)
         except (ValueError, SyntaxError): out[k] = v
+    return out
+
+def parse_overrides(items: list[str], # `FIELD=VALUE` strings
+                    cls, # the dataclass they set fields of
+                    flag: str = '--set', # the flag, named in errors
+                   ) -> dict:
+    "`['in_size=192', 'structure=mean']` -> `{'in_size': 192, 'structure': 'mean'}`, fields of `cls` only."
+    out, names = _parse_values(items, flag), [f.name for f in dataclasses.fields(cls)]
     if bad := sorted(set(out) - set(names)): raise ValueError(f"{flag}: unknown {cls.__name__} field(s) {bad}; fields: {names}")
     return out
 
@@ -135,12 +148,15 @@ def train_config(args, js, init: dict | None = None) -> MSSConfig:
     "The run's `MSSConfig`: `init`'s architecture (the `--init` checkpoint) or `--preset`, then `--baseline`, then `--set` overrides."
     from mss_pose.model import MSSConfig
     over = parse_overrides(args.set, MSSConfig)
+    if init and 'preset' in args.given and args.preset != (was := init['meta'].get('preset')): raise ValueError(
+        f"--preset {args.preset}: the architecture comes from --init {args.init} (preset {was}); leave --preset out")
     cfg = init['cfg'] if init else MSSConfig.preset(args.preset, joint_set=js.name)
     if cfg.js.name != js.name: raise ValueError(f"--init {args.init} predicts '{cfg.js.name}' joints but the data has '{js.name}' joints")
     if args.baseline: cfg = cfg.baseline()
     return dataclasses.replace(cfg, **over)
 
-_DATA_FLAGS = {'data': None, 'format': None, 'images': None, 'missing': 'raise', 'n_valid': None, 'limit': None}   # what --resume reads back: default
+_DATA_FLAGS = ('data', 'format', 'images', 'missing', 'n_valid', 'limit')                       # run.json's `data`, with the split's sizes
+_SCHEDULE = ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs', 'workers', 'amp')   # run.json's `schedule`, with `aug`
 
 def _data_record(args, n_train: int, n_valid: int) -> dict:
     "What `run.json` records of the data: its flags (folders as absolute paths, the split resolved) and the split's sizes before `--limit`."
@@ -148,50 +164,81 @@ def _data_record(args, n_train: int, n_valid: int) -> dict:
     return {**d, 'data': os.path.abspath(args.data or sample_dir()), 'images': args.images and os.path.abspath(args.images),
             'n_valid': n_valid, 'records': [n_train, n_valid]}
 
-def _run_settings(args, out: Path, cfg: MSSConfig, data: dict, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
-    "Config, schedule (augmentation included) and, for a new run, the `run.json` to save at its start; `--resume` reads them back (so flags cannot change them)."
+def _run_settings(args, out: Path, cfg: MSSConfig, aug: dict, data: dict, init: dict | None = None) -> tuple[MSSConfig, dict, dict | None]:
+    "Config, schedule (augmentation included) and, for a new run, the `run.json` of every flag that shapes the weights; `--resume` reads them back."
     from mss_pose.model import MSSConfig
-    from mss_pose.data import AugConfig
-    f, keys = out / 'run.json', ('epochs', 'finetune_epochs', 'lr', 'pct_start', 'seed', 'bs')
-    if args.resume:
-        if not f.exists(): raise FileNotFoundError(f"--resume: {out} holds no run to continue ({f} is missing)")
-        run = json.loads(f.read_text())
+    if args.resume:                                                  # `_resumed_flags` has set args from run.json
+        run = _read_json(out / 'run.json', '--resume')
         if run.get('data', data)['records'] != data['records']:
             raise ValueError(f"--resume: {data['data']} now gives {data['records']} training/validation records, but the run started with {run['data']['records']}")
-        return MSSConfig.from_dict(run['cfg']), {'aug': {}, **run['schedule'], 'prior_epochs': run['prior_epochs']}, None
-    if (out / 'models' / 'last.json').exists():
-        raise ValueError(f"{out} already holds a run ({out / 'models' / 'last.json'}); pass --resume to continue it, or another --out")
+        sch = {**{k: getattr(args, k) for k in _SCHEDULE}, 'aug': run['schedule'].get('aug', {})}
+        return MSSConfig.from_dict(run['cfg']), {**sch, 'prior_epochs': run['prior_epochs']}, None
+    if (last := out / 'models' / 'last.pth').exists():
+        raise ValueError(f"{out} already holds a run ({last}); pass --resume to continue it, or another --out")
     m = init['meta'] if init else {}                                 # a chain of runs counts all its epochs
     prior = m.get('total_epochs', m.get('epochs', 0) + m.get('finetune_epochs', 0))
-    aug = dataclasses.asdict(AugConfig(**parse_overrides(args.aug, AugConfig, '--aug')))     # checked before anything is written
-    run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in keys}, 'aug': aug}, data=data, init=args.init, prior_epochs=prior)
+    run = dict(cfg=cfg.to_dict(), schedule={**{k: getattr(args, k) for k in _SCHEDULE}, 'aug': aug}, data=data,
+               model=dict(preset=m.get('preset') if init else args.preset, baseline=args.baseline), init=args.init and os.path.abspath(args.init),
+               prior_epochs=prior)
     return cfg, {**run['schedule'], 'prior_epochs': prior}, run
 
 # %% ../nbs/12_cli.ipynb #ca7665e2
+def _workers(n: int | None) -> int:
+    "DataLoader workers for `--workers n`: the default (one per core, up to 8) for None, else `n` capped at the CPUs this process may use."
+    from mss_pose.data import default_num_workers
+    if n is None: return default_num_workers()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    if n > cpus: print(f"mss_pose: warning: --workers {n} is more than the {cpus} CPUs this process may use; using {cpus}", file=sys.stderr)
+    return min(n, cpus)
+
+@contextmanager
+def _run_lock(out: Path):
+    "Hold an OS lock on OUT/train.lock while the run lives (the kernel drops it when the process ends, however it ends); refuse a held one."
+    import fcntl
+    from fastai.torch_core import rank_distrib
+    if rank_distrib(): yield; return                                 # rank 0 holds it for the whole launch
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / 'train.lock', 'a+') as f:
+        try: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)           # POSIX lock, not flock: forked DataLoader workers do not inherit it
+        except OSError:
+            f.seek(0); raise ValueError(f"{out} is in use by another mss_pose train (pid {f.read().strip() or '?'})") from None
+        f.truncate(0); f.write(str(os.getpid())); f.flush()
+        yield
+
 def train(args) -> dict:
-    "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results."
-    from fastai.torch_core import rank_distrib, set_seed
+    "Train MSS-Net (or the baseline) and save a checkpoint; returns the validation results. One process at a time per `--out`."
     from mss_pose.skeleton import get_joint_set
     from mss_pose.readers import split_records
-    from mss_pose.data import AugConfig, pose_dataloaders
-    from mss_pose.model import MSSConfig, load_weights
-    from mss_pose.masking import KeypointMask
-    from mss_pose.inference import read_checkpoint, save_checkpoint
-    from mss_pose.learner import mss_learner, fit_mss, resume, valid_metrics, distrib_ctx, amp_mode, cpu_summary
+    from mss_pose.data import AugConfig
+    from mss_pose.inference import read_checkpoint
     t0, recs = time.time(), read_records(args.data, args.format, args.images, args.missing)
     js = get_joint_set(recs[0].joint_set)
     trn, val = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))
     data = _data_record(args, len(trn), len(val))
     if args.limit: trn, val = trn[:args.limit], val[:max(1, args.limit // 4)]
-    out = Path(args.out)
     init = read_checkpoint(args.init) if args.init and not args.resume else None   # read once: config, meta and weights
-    cfg, sch, run = _run_settings(args, out, train_config(args, js, init), data, init)
+    cfg, aug = train_config(args, js, init), dataclasses.asdict(AugConfig(**parse_overrides(args.aug, AugConfig, '--aug')))
+    args.workers = _workers(args.workers)                            # all checked before anything is written
+    with _run_lock(Path(args.out)):
+        cfg, sch, run = _run_settings(args, Path(args.out), cfg, aug, data, init)
+        return _fit(args, trn, val, cfg, sch, run, init, t0)
+
+# %% ../nbs/12_cli.ipynb #b1f0a7c3
+def _fit(args, trn, val, cfg, sch: dict, run: dict | None, init: dict | None, t0: float) -> dict:
+    "Train as `sch` says (from scratch, `init`'s weights or OUT's `last.pth`), then save the best epoch's weights as OUT/mss_pose.pth."
+    from fastai.torch_core import rank_distrib, set_seed
+    from mss_pose.data import AugConfig, pose_dataloaders
+    from mss_pose.model import load_weights
+    from mss_pose.masking import KeypointMask
+    from mss_pose.inference import save_checkpoint
+    from mss_pose.learner import mss_learner, fit_mss, resume, valid_metrics, distrib_ctx, check_finite
+    out = Path(args.out)
     set_seed(sch['seed'])                                            # model initialisation, and python/numpy/torch's global streams
     dls = pose_dataloaders(trn, val, cfg, bs=sch['bs'], aug=AugConfig(**sch['aug']), item_tfms=[KeypointMask(p=0.)],
-                           num_workers=args.workers, seed=sch['seed'])
-    learn = mss_learner(dls, path=out, amp=None if args.amp == 'none' else args.amp)
+                           num_workers=sch['workers'], seed=sch['seed'])
+    learn = mss_learner(dls, path=out, amp=None if sch['amp'] == 'none' else sch['amp'])
     if init: load_weights(learn.model, init['model'])
-    if run: (out / 'run.json').write_text(json.dumps(run, indent=1))    # once the data, model and weights are known to fit
+    if run: _write_atomic(out / 'run.json', lambda f: f.write_text(json.dumps(run, indent=1)))   # once data, model and weights fit
     done = resume(learn) if args.resume else 0
     if done: print(f"resuming {out} after epoch {done} of {sch['epochs'] + sch['finetune_epochs']}")
     with distrib_ctx(learn):
@@ -200,14 +247,20 @@ def train(args) -> dict:
     res = valid_metrics(learn)                                       # every rank: results are gathered across them
     if rank_distrib(): return {}                                     # rank 0 reports and writes the checkpoint
     print(learn.metrics[0].table(label='valid'))
-    meta = dict(data=str(args.data or sample_dir()), format=args.format, preset=args.preset, **sch, init=args.init,
-                total_epochs=sch['prior_epochs'] + sch['epochs'] + sch['finetune_epochs'],
-                amp=amp_mode(None if args.amp == 'none' else args.amp, dls.device.type), n_train=len(trn), n_valid=len(val),
-                baseline=not (cfg.ms_supervision or cfg.regression), cpu=cpu_summary(), minutes=round((time.time() - t0) / 60, 1), **res)
+    meta = _results(args, cfg, sch, dls, len(trn), len(val), init, t0) | res
+    check_finite(learn.model, out / 'mss_pose.pth')
     save_checkpoint(learn.model, out / 'mss_pose.pth', meta=meta)
-    (out / 'results.json').write_text(json.dumps(meta, indent=1))
+    _write_atomic(out / 'results.json', lambda f: f.write_text(json.dumps(meta, indent=1)))
     print(f"saved {out / 'mss_pose.pth'}: " + ', '.join(f'{k} {v:.4f}' for k, v in res.items()))
     return meta
+
+def _results(args, cfg, sch: dict, dls, n_train: int, n_valid: int, init: dict | None, t0: float) -> dict:
+    "What `results.json` and the checkpoint's meta record of a run, before its validation results."
+    from mss_pose.learner import amp_mode, cpu_summary
+    amp = amp_mode(None if sch['amp'] == 'none' else sch['amp'], dls.device.type)        # the mode it resolved to
+    return dict(data=str(args.data or sample_dir()), format=args.format, preset=init['meta'].get('preset') if init else args.preset,
+                **{**sch, 'amp': amp}, init=args.init, total_epochs=sch['prior_epochs'] + sch['epochs'] + sch['finetune_epochs'], n_train=n_train, n_valid=n_valid,
+                baseline=not (cfg.ms_supervision or cfg.regression), cpu=cpu_summary(), minutes=round((time.time() - t0) / 60, 1))
 
 # %% ../nbs/12_cli.ipynb #36dda534
 def _image_files(root: Path) -> list[Path]:
@@ -358,7 +411,7 @@ def _train_args(t: argparse.ArgumentParser):
                    help='mixed precision: auto = bf16/fp16 on a GPU, bf16 on a CPU with native bf16 (AVX-512 BF16, AMX), else fp32')
     t.add_argument('--limit', type=_POSITIVE, default=None, help='use only the first N training records (quick runs)')
     t.add_argument('--workers', type=_COUNT, default=None, help='DataLoader workers (default: one per core, up to 8)')
-    t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--seed', type=_int_at_least(0, 2**32 - 1), default=0, help='seed of the model initialisation, shuffling, augmentation and masking')
     t.add_argument('--resume', action='store_true', help="continue OUT's run from models/last.pth with its optimizer state, config and schedule")
     t.add_argument('--out', default='runs/mss', help='output folder')
 
@@ -372,8 +425,12 @@ def _predict_args(q: argparse.ArgumentParser):
     q.add_argument('--min-score', type=_number(0, 1), default=0.1, help='joints below this heatmap score are not drawn')
     q.add_argument('--out', default='predictions', help='folder for pictures and predictions.json')
 
+class _Parser(argparse.ArgumentParser):
+    "argparse, with errors in one line, `mss_pose: error: ...`, exit status 2 (sub-commands inherit it)."
+    def error(self, message): self.exit(2, f"mss_pose: error: {message}\n")
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser('mss_pose', description='MSS-Net human pose estimation: get data, train, evaluate, predict.')
+    p = _Parser('mss_pose', description='MSS-Net human pose estimation: get data, train, evaluate, predict.')
     sub = p.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); _data_args(t); _train_args(t)
     e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); _data_args(e)
@@ -401,7 +458,7 @@ def _read_boxes(images: list[Path], # the images to predict
     if boxes_file is None: return None
     f = Path(boxes_file)
     try: table = json.loads(f.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"--boxes {f} is not valid JSON: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"--boxes {f} is not valid JSON: {e}") from None
     if not isinstance(table, dict): raise ValueError(f"--boxes {f} must map images to boxes, got a JSON {type(table).__name__}")
     if missing := [str(p) for p in images if str(p) not in table and p.name not in table]:
         raise ValueError(f"--boxes {f} has no box for {len(missing)} of {len(images)} images, e.g. {missing[:3]}")
@@ -412,22 +469,47 @@ def _same_path(a, b) -> bool:
     "Two spellings of one file or folder."
     return os.path.abspath(a) == os.path.abspath(b) or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
 
-def _resumed_data(args):
-    "`--resume` trains on the data in `OUT/run.json`: sets the data flags from it, and refuses a flag that names other data."
+def _read_json(f: Path, flag: str):
+    "A run's JSON file, or one line naming it: missing, or damaged (empty, truncated)."
+    if not f.is_file(): raise FileNotFoundError(f"{flag}: {f} is missing, so the run's settings are unknown")
+    try: return json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{flag}: {f} is damaged ({e}), so the run's settings are unknown") from None
+
+def _recorded(run: dict) -> dict:
+    "The flags a run.json records, by argparse name (`--aug` and `--set` are checked against its augmentation and config)."
+    return {**{k: v for k, v in run.get('data', {}).items() if k != 'records'}, **{k: v for k, v in run['schedule'].items() if k != 'aug'},
+            **run.get('model', {}), **({'init': run['init']} if 'init' in run else {})}
+
+def _disagrees(k: str, v, rec: dict, run: dict) -> str | None:
+    "What the run records for flag `k` when `v`, given on `--resume`, says otherwise; None when they agree."
+    if k in ('aug', 'set'):
+        table = run['schedule'].get('aug', {}) if k == 'aug' else run['cfg']
+        given = _parse_values(v, f'--{k}')
+        ok = all(f in table and json.loads(json.dumps(x)) == table[f] for f, x in given.items())
+        return None if ok else ' '.join(f"{f}={table.get(f)}" for f in given)
+    if k not in rec: return 'nothing (run.json does not record it)'
+    was = rec[k]                                                     # data that moved: the new place, checked by its record counts
+    if k in ('data', 'images', 'init') and was and v and (_same_path(v, was) or (k != 'init' and not os.path.exists(was))): return None
+    return None if v == was else str(was)
+
+def _resumed_flags(args):
+    "`--resume` continues OUT's run as its run.json records it: sets every recorded flag, refuses one given with another value, honours `--workers`."
     out = Path(args.out)
     if not (last := out / 'models' / 'last.pth').is_file(): raise FileNotFoundError(f"--resume: no {last} to continue from")
-    rec = json.loads((out / 'run.json').read_text()).get('data') if (out / 'run.json').is_file() else None
-    if rec is None:                                                  # a run.json from before the data was recorded
-        if args.data is None: raise ValueError(f"--resume: {out / 'run.json'} does not say which data the run trains on; "
-                                               "pass its --data (and any --format, --images, --missing, --n-valid, --limit) again")
-        return
-    for k, default in _DATA_FLAGS.items():
-        v, was = getattr(args, k), rec[k]
-        path = k in ('data', 'images') and was
-        if v in (None, default): setattr(args, k, was)
-        elif path and not os.path.exists(was): pass                  # moved: the new folder, checked by its record counts
-        elif not (_same_path(v, was) if path else v == was):
-            raise ValueError(f"--resume: the run in {out} trains on --{k.replace('_', '-')} {was}, not {v}; leave the flag out")
+    if (done := out / 'mss_pose.pth').is_file():
+        raise ValueError(f"--resume: the run in {out} has finished ({done}); to train on, start a new run from it: --init {done} --out NEW_FOLDER")
+    run = _read_json(out / 'run.json', '--resume')
+    if 'data' not in run and args.data is None:                    # a run.json from before the data was recorded
+        raise ValueError(f"--resume: {out / 'run.json'} does not say which data the run trains on; "
+                         "pass its --data (and any --format, --images, --missing, --n-valid, --limit) again")
+    rec = _recorded(run)
+    for k in sorted(args.given - {'resume', 'out', 'workers'} - (set() if 'data' in run else set(_DATA_FLAGS))):
+        if (was := _disagrees(k, getattr(args, k), rec, run)) is not None:
+            v = getattr(args, k)
+            raise ValueError(f"--resume: the run in {out} trains {'on' if k in _DATA_FLAGS else 'with'} --{k.replace('_', '-')} {was}, "
+                             f"not {' '.join(v) if isinstance(v, list) else v}; leave the flag out")
+    for k, v in rec.items():
+        if k not in args.given: setattr(args, k, v)
 
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
@@ -436,7 +518,7 @@ def _check_args(args):
         args.images = list(dict.fromkeys(args.images))
         args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)
         _writable(Path(args.out), folder=True); return
-    if args.cmd == 'train' and args.resume: _resumed_data(args)
+    if args.cmd == 'train' and args.resume: _resumed_flags(args)
     data = Path(args.data) if args.data is not None else sample_dir()
     if not data.exists(): raise FileNotFoundError(f"data not found: {data}")
     args.format = dataset_format(data, args.format)
@@ -445,6 +527,7 @@ def _check_args(args):
             raise ValueError(f"--subset valid needs labels to split on, and {data} has no joints.mat; leave it out to predict every image")
         _writable(Path(args.out), folder=False); return
     if args.epochs + args.finetune_epochs == 0: raise ValueError("nothing to train: --epochs and --finetune-epochs are both 0")
+    if args.n_valid == 0: raise ValueError("--n-valid 0 leaves no validation records, and train keeps the best epoch by validation PCK; hold out at least 1")
     _writable(Path(args.out), folder=True)
 
 # %% ../nbs/12_cli.ipynb #dc0392e4
@@ -453,6 +536,7 @@ def _one_line(e: Exception) -> str:
     if isinstance(e, KeyError) and e.args: msg = str(e.args[0])
     elif isinstance(e, OSError) and e.strerror: msg = e.strerror + (f": {e.filename}" if e.filename else '')
     else: msg = str(e) or type(e).__name__
+    msg = re.sub(r"^Exception occured in `\w+` when calling event `\w+`:", '', msg)   # fastai's prefix for errors in callbacks
     return ' '.join(msg.split())
 
 def get_data(args) -> dict:
@@ -460,16 +544,24 @@ def get_data(args) -> dict:
     from mss_pose.datasets import get_dataset
     return dict(out=str(get_dataset(args.name, args.to, args.sources)))
 
+def _given(argv: list[str]) -> set[str]:
+    "The flags written on the command line (argparse names), told apart from defaults: `--resume` checks them against the run."
+    p = _parser()
+    for sub in (a for a in p._actions if isinstance(a, argparse._SubParsersAction)):
+        for a in (a for q in sub.choices.values() for a in q._actions): a.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv))) - {'cmd'}
+
 def main(argv=None) -> int:
     "Entry point of the `mss_pose` command."
     args = _parser().parse_args(argv)
+    args.given = _given(sys.argv[1:] if argv is None else argv)
     try:
         _check_args(args)
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)           # fastai, on import
             warnings.filterwarnings('ignore', r"Saved file doesn't contain an optimizer state", UserWarning)  # best.pth, by design
             res = {'train': train, 'eval': evaluate, 'predict': predict, 'data': get_data}[args.cmd](args)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, FloatingPointError) as e:
         print(f"mss_pose: error: {_one_line(e)}", file=sys.stderr); sys.exit(2)
     if args.cmd in ('eval', 'predict') and args.strict and res['skipped']:
         print(f"mss_pose: error: {len(res['skipped'])} images could not be read (--strict); the output holds the rest", file=sys.stderr)

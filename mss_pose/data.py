@@ -44,11 +44,11 @@ class AugConfig:
     channel: float = 0.1      # max per-channel gain change (hourglass-style colour jitter): colour casts of the light
 
     def __post_init__(self):
-        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if not (isinstance(self.scale, (tuple, list)) and len(self.scale) == 2 and all(map(num, self.scale))):
-            raise ValueError(f"AugConfig.scale must be two numbers (lo, hi), got {self.scale!r}")
+            raise ValueError(f"AugConfig.scale must be two finite numbers (lo, hi), got {self.scale!r}")
         if bad := [n for n in ('rot', 'rot_p', 'flip_p', 'shift', 'whole_p', 'brightness', 'contrast', 'saturation', 'channel') if not num(getattr(self, n))]:
-            raise ValueError(f"AugConfig.{bad[0]} must be a number, got {getattr(self, bad[0])!r}")
+            raise ValueError(f"AugConfig.{bad[0]} must be a finite number, got {getattr(self, bad[0])!r}")
         object.__setattr__(self, 'scale', tuple(map(float, self.scale)))   # a JSON list from run.json compares equal
         lo, hi = self.scale
         if not 0 < lo <= hi: raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi, got {self.scale}")
@@ -102,9 +102,9 @@ class PoseDataset(torch.utils.data.Dataset):
     def __init__(self, records: list[PoseRecord], # people to crop
                  joint_set: str | JointSet, # joint set every record must follow
                  in_size: int = 256, # side S of the square crop
-                 train: bool = False, # augment (and run RandTransforms in `item_tfms`)
+                 train: bool = False, # augment (and run the train-only transforms in `item_tfms`)
                  aug: AugConfig | None = None, # augmentation of the train split; None: `AugConfig()`
-                 item_tfms=(), # transforms of the numpy item `(img, kps, vis)`, e.g. keypoint masking
+                 item_tfms=(), # transforms of the numpy item `(img, kps, vis)`, e.g. keypoint masking; one with an `rng` attribute gets the sample's generator
                  seed: int | None = None, # seed of the augmentation; None: fresh entropy
                  max_retries: int = 10, # unreadable images in a row before giving up
                  person_pad: float | None = None, # records without a box: None, the whole image; else their labelled joints' box times this
@@ -144,9 +144,14 @@ class PoseDataset(torch.utils.data.Dataset):
         wc, ws = whole_image_box(hw)
         return (wc if np.isnan(c[0]) else c), (ws if np.isnan(s) else float(s))
 
-    def _rng(self, i: int) -> np.random.Generator:
-        "The generator of sample `i` in this epoch, seeded by (seed, epoch, index): the same crop whichever worker (or none) draws it."
-        return np.random.default_rng([self.seed, self.epoch, i])
+    def _rng(self, i: int, stream: int = 0) -> np.random.Generator:
+        "Generator `stream` of sample `i` in this epoch, seeded by (seed, epoch, index, stream): the same draws whichever worker (or none) loads it."
+        return np.random.default_rng([self.seed, self.epoch, i, stream])
+
+    def _seed_tfms(self, i: int):
+        "Give each item transform with an `rng` attribute its own generator for sample `i` (stream 1, 2, ... by position)."
+        for k, t in enumerate(self.item_tfms):
+            if hasattr(t, 'rng'): t.rng = self._rng(i, k + 1)
 
     def _matrix(self, i: int, hw, rng: np.random.Generator | None) -> tuple[np.ndarray, bool]:
         "Original -> crop matrix of record `i` (random scale, rotation, flip and shift when `rng` is given) and whether it flips."
@@ -185,7 +190,7 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         "Crop (and augment) sample `i`: `(img uint8 (3, S, S), kps float32 (J, 2), vis uint8 (J,))`."
-        i, S = int(i), self.in_size
+        i0 = i = int(i); S = self.in_size
         rng = self._rng(i) if self.aug.enabled else None
         i, img = self._load(i)
         if img is None:                                                  # unreadable validation image: blank, no weight
@@ -198,7 +203,7 @@ class PoseDataset(torch.utils.data.Dataset):
         vis = np.where(out, 0, vis).astype(np.uint8)
         crop = colour_jitter(crop, self.aug, rng) if rng is not None and self.aug.colour else cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
         item = (crop, kps, vis)
-        if self.tfms is not None: item = self.tfms(item)
+        if self.tfms is not None: self._seed_tfms(i0); item = self.tfms(item)
         return self._to_tensors(item)
 
 # %% ../nbs/03_data.ipynb #ffd4dacd
@@ -276,7 +281,7 @@ def pose_dataloaders(train_records: list[PoseRecord], # training people
                      cfg: MSSConfig, # the model's config: joint set, input size, target scales and sigma, person boxes
                      bs: int = 16, # batch size
                      aug: AugConfig | None = None, # training augmentation; None: `AugConfig()`
-                     item_tfms=(), # numpy item transforms, e.g. keypoint masking (RandTransforms run on train only)
+                     item_tfms=(), # numpy item transforms, e.g. keypoint masking (`split_idx = 0` ones run on train only)
                      num_workers: int | None = None, # None: `default_num_workers()`
                      device=None, # None: CUDA when available, else CPU
                      seed: int = 0, # seed of shuffling and augmentation

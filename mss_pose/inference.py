@@ -6,7 +6,7 @@ Docs: https://mss-pose.github.io/mss_pose/inference.html.md"""
 
 # %% ../nbs/11_inference.ipynb #0c0a5c47
 from __future__ import annotations
-import contextlib, dataclasses, json, os
+import contextlib, dataclasses, json, math, os
 from pathlib import Path
 import cv2
 import numpy as np
@@ -66,8 +66,9 @@ def save_checkpoint(model: nn.Module, # an `MSSNet` (wrapped by torch.compile or
     sd = {k.removeprefix('module.'): v.detach().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    torch.save({'cfg': cfg.to_dict(), 'model': sd, 'meta': meta}, tmp)
-    os.replace(tmp, path)
+    try: torch.save({'cfg': cfg.to_dict(), 'model': sd, 'meta': meta}, tmp); os.replace(tmp, path)
+    except Exception as e: raise OSError(f"could not write {path}: {' '.join(str(e).split())}") from e
+    finally: tmp.unlink(missing_ok=True)                             # a failed write (a full disk) leaves no .tmp
     return path
 
 # %% ../nbs/11_inference.ipynb #2eca727f
@@ -88,8 +89,8 @@ def _load_plain(path: Path):
 
 # %% ../nbs/11_inference.ipynb #27c9b7e3
 def _fastai_weights(ck) -> dict | None:
-    "The `MSSNet` state dict of a fastai `Learner.save` file (with or without optimizer state), else None."
-    sd = ck['model'] if isinstance(ck, dict) and set(ck) == {'model', 'opt'} else ck
+    "The `MSSNet` state dict of a fastai `Learner.save` file (with or without optimizer state, and the run state of `last.pth`), else None."
+    sd = ck['model'] if isinstance(ck, dict) and {'model', 'opt'} <= set(ck) else ck
     if not (isinstance(sd, dict) and sd and all(torch.is_tensor(v) for v in sd.values())): return None
     sd = {k.removeprefix('module.'): v for k, v in sd.items()}
     return sd if 'backbone.head.0.weight' in sd else None
@@ -216,8 +217,8 @@ def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB arra
     a = np.asarray(img)
     if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
     if a.ndim == 3 and a.shape[-1] == 4: a = a[..., :3]
-    if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
+    if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8 or 0 in a.shape:
+        raise ValueError(f"expected a non-empty (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
     return np.ascontiguousarray(a)
 
 # %% ../nbs/11_inference.ipynb #a8cecc94
@@ -229,8 +230,8 @@ def crop_image(img: np.ndarray, # (H, W, 3) uint8
     if box is None: c, s = whole_image_box(img.shape[:2])
     else:
         if len(box) != 3: raise ValueError(f"box must be (cx, cy, side), got {box!r}")
-        c, s = box[:2], float(box[2])
-        if not s > 0: raise ValueError(f"box side must be > 0, got {s}")
+        c, s = np.asarray(box[:2], np.float64), float(box[2])
+        if not (np.isfinite(c).all() and math.isfinite(s) and s > 0): raise ValueError(f"box must be (cx, cy, side) with finite numbers and side > 0, got {box!r}")
     M = crop_matrix(c, s, in_size)
     return warp_crop(img, M, in_size), M
 

@@ -10,7 +10,7 @@ import json, os
 from contextlib import contextmanager
 from pathlib import Path
 import torch
-from fastai.learner import Learner, save_model
+from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientClip
@@ -22,17 +22,19 @@ from torch.amp import GradScaler
 from fastai.callback.channelslast import ChannelsLast
 from fastai.distributed import DistributedDL, DistributedTrainer
 from fastai.optimizer import Adam
-from fastai.torch_core import num_distrib, rank_distrib
+from fastai.torch_core import get_model, num_distrib, rank_distrib
 from .skeleton import get_joint_set
 from .model import MSSConfig, MSSNet
 from .loss import MSSLoss
 from .metrics import PCK, PCKh
 from .masking import set_masking
+from .inference import _load_plain
 
 # %% auto #0
-__all__ = ['epochs_done', 'save_atomic', 'write_json', 'ResumeCheckpoint', 'SaveBest', 'resume', 'CSVLog', 'default_metrics',
-           'native_bf16', 'cpu_summary', 'amp_mode', 'AutocastAnyDevice', 'mss_learner', 'valid_metrics', 'MaskingFrom',
-           'fit_mss', 'GlooDistributedDL', 'PoseDistributedTrainer', 'distrib_ctx']
+__all__ = ['epochs_done', 'check_finite', 'save_atomic', 'write_json', 'ResumeCheckpoint', 'SaveBest', 'StopOnNonFinite',
+           'resume', 'CSVLog', 'default_metrics', 'native_bf16', 'cpu_summary', 'amp_mode', 'AutocastAnyDevice',
+           'mss_learner', 'valid_metrics', 'MaskingFrom', 'fit_mss', 'GlooDistributedDL', 'PoseDistributedTrainer',
+           'distrib_ctx']
 
 # %% ../nbs/10_learner.ipynb #344b30f3
 def epochs_done(learn: Learner) -> int:
@@ -44,15 +46,26 @@ def _finished(learn: Learner) -> bool:
     return bool(getattr(learn, 'final_record', None))
 
 def _replace(path: Path, write):
-    "Write `path` through a temporary file and a rename: a kill mid-write leaves the old file whole."
+    "Write `path` through a temporary file and a rename: a kill mid-write leaves the old file whole; a failed write leaves no `.tmp` and names `path`."
     tmp = path.with_name(path.name + '.tmp')
-    write(tmp)
-    os.replace(tmp, path)
+    try: write(tmp); os.replace(tmp, path)
+    except Exception as e: raise OSError(f"could not write {path}: {' '.join(str(e).split())}") from e
+    finally: tmp.unlink(missing_ok=True)
 
-def save_atomic(learn: Learner, name: str, with_opt: bool = False) -> Path:
-    "`learn.save(name)`, atomically, on rank 0 only."
+def check_finite(model: torch.nn.Module, # the model about to be saved
+                 what, # what it would be saved as, named in the error
+                ):
+    "Raise a `FloatingPointError` if any weight or buffer of `model` is NaN or infinite."
+    bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise FloatingPointError(f"not saving {what}: {len(bad)} weight tensors are NaN or infinite (e.g. {bad[0]}); the training diverged")
+
+def save_atomic(learn: Learner, name: str, state: dict | None = None) -> Path:
+    "The weights as `name.pth` (with `state`: fastai's `{'model', 'opt'}` and `state`'s entries), atomically, finite only, on rank 0 only."
     file = learn.path / learn.model_dir / f'{name}.pth'
-    if not rank_distrib(): _replace(file, lambda f: save_model(f, learn.model, getattr(learn, 'opt', None), with_opt))
+    if rank_distrib(): return file
+    check_finite(learn.model, file)
+    sd = get_model(learn.model).state_dict()
+    _replace(file, lambda f: torch.save(sd if state is None else {'model': sd, 'opt': learn.opt.state_dict(), **state}, f))
     return file
 
 def write_json(path: Path, obj):
@@ -61,24 +74,27 @@ def write_json(path: Path, obj):
 
 # %% ../nbs/10_learner.ipynb #f0fd2f9b
 class ResumeCheckpoint(Callback):
-    "After every epoch: weights and optimizer state (`last.pth`) and the epochs done (`last.json`), each written atomically."
+    "After every epoch, `last.pth`: weights, optimizer state, epochs done, smoothed train loss and best score, in one atomic write."
     order, _only_train_loop = 65, True  # after the Recorder and `SaveBest`; skipped by `valid_metrics`
     def __init__(self, fname: str = 'last'): self.fname = fname # checkpoint name under `learn.path/learn.model_dir`
+    def _best(self) -> list: return [cb for cb in self.learn.cbs if isinstance(cb, SaveBest)]
+    def before_fit(self):
+        "A fit that continues a resumed run (`resume`, then `fit_mss(done=...)`) carries on its smoothed loss and best score."
+        st = getattr(self.learn, 'resumed', None)
+        if not st or st['epoch'] != getattr(self.learn, 'epoch_offset', 0): return
+        if st['smooth_loss']: self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = st['smooth_loss']
+        for cb in self._best(): cb.best = cb.best if st['best'] is None else st['best']
     def after_epoch(self):
         if not _finished(self.learn) or rank_distrib(): return
-        save_atomic(self.learn, self.fname, with_opt=True)
-        write_json(self.path / self.model_dir / f'{self.fname}.json', dict(epoch=epochs_done(self.learn)))
+        sl, best = self.recorder.smooth_loss, [float(cb.best) for cb in self._best()]
+        save_atomic(self.learn, self.fname, dict(epoch=epochs_done(self.learn), smooth_loss=(sl.count, sl.val), best=(best or [None])[0]))
 
 class SaveBest(TrackerCallback):
-    "Keep the best model by `monitor` as `best.pth` and its score in `best.json`, which a resumed run starts from."
+    "Keep the best model by `monitor` as `best.pth` and its score in `best.json`; `ResumeCheckpoint` carries the score across a resume."
     order = TrackerCallback.order + 1
     def __init__(self, monitor: str, fname: str = 'best'):
-        super().__init__(monitor=monitor, reset_on_fit=False)
+        super().__init__(monitor=monitor)
         self.fname = fname
-    def before_fit(self):
-        meta = self.path / self.model_dir / f'{self.fname}.json'
-        self.best = json.loads(meta.read_text())['value'] if getattr(self.learn, 'epoch_offset', 0) and meta.exists() else None
-        super().before_fit()
     def after_epoch(self):
         if not _finished(self.learn): return
         super().after_epoch()
@@ -86,18 +102,43 @@ class SaveBest(TrackerCallback):
         save_atomic(self.learn, self.fname)
         write_json(self.path / self.model_dir / f'{self.fname}.json', dict(epoch=epochs_done(self.learn), value=float(self.best)))
 
+class StopOnNonFinite(Callback):
+    "Stop training at the first NaN or infinite training loss, before its step: nothing after the last good epoch is saved."
+    order = 0
+    def after_loss(self):
+        if not self.training or torch.isfinite(self.learn.loss).all(): return
+        n = epochs_done(self.learn) - 1                              # the epochs before this one, all finite
+        kept = f"{self.path / self.model_dir / 'last.pth'} keeps epoch {n}" if n else "no epoch had finished, so nothing was saved"
+        raise FloatingPointError(f"the training loss is {float(self.learn.loss.detach())} in epoch {n + 1}, batch {self.iter + 1}: "
+                                 f"training stopped; {kept}; try a lower learning rate")
+
 # %% ../nbs/10_learner.ipynb #2b9fe703
+def _read_last(f: Path) -> dict:
+    "The state in `last.pth`; one written before the epoch count moved inside it takes the count and score from `last.json` and `best.json`."
+    try: ck = _load_plain(f)
+    except ValueError: raise ValueError(f"{f} is damaged (truncated or corrupt), so the run cannot resume; start a new run from "
+                                        f"{f.with_name('best.pth')} (mss_pose train --init {f.with_name('best.pth')} --out NEW_FOLDER)") from None
+    if 'epoch' in ck: return ck
+    best = f.with_name('best.json')
+    return dict(ck, epoch=_json(f.with_suffix('.json'))['epoch'], smooth_loss=None, best=_json(best)['value'] if best.exists() else None)
+
+def _json(f: Path):
+    "A small JSON file of a run, or an error naming it."
+    try: return json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{f} is damaged ({e})") from None
+
 def resume(learn: Learner, # learner built like the interrupted one
            fname: str = 'last', # checkpoint name under `learn.path/learn.model_dir`
           ) -> int: # epochs done, to pass to `fit_mss` as `done`
-    "Load the last checkpoint with its optimizer state, trim the log to the epochs it holds; return the epochs done."
+    "Load the last checkpoint (weights, optimizer state, smoothed loss, best score); return the epochs done."
     d = learn.path / learn.model_dir
-    if not (d / f'{fname}.json').exists(): raise FileNotFoundError(f"no checkpoint to resume from: {d / f'{fname}.json'} is missing")
-    done = json.loads((d / f'{fname}.json').read_text())['epoch']
-    learn.load(fname, with_opt=True)
-    log = d / 'history.csv'
-    if log.exists(): _replace(log, lambda f: f.write_text(''.join(log.read_text().splitlines(True)[:done + 1])))
-    return done
+    if not (f := d / f'{fname}.pth').exists(): raise FileNotFoundError(f"no checkpoint to resume from: {f} is missing")
+    ck = _read_last(f)
+    get_model(learn.model).load_state_dict(ck['model'])
+    if learn.opt is None: learn.create_opt()
+    learn.opt.load_state_dict(ck['opt'])
+    learn.resumed = dict(epoch=ck['epoch'], smooth_loss=ck['smooth_loss'], best=ck['best'])
+    return ck['epoch']
 
 # %% ../nbs/10_learner.ipynb #b19ea74e
 class CSVLog(CSVLogger):
@@ -158,7 +199,7 @@ class AutocastAnyDevice(MixedPrecision):
 def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`: their `cfg` builds the model and the loss
                 metrics=None, # default: `default_metrics(dls.cfg.js)`
                 path='.', # root for `model_dir` and the CSV log
-                model_dir: str = 'models', # checkpoints: best.pth, last.pth (+ .json), history.csv
+                model_dir: str = 'models', # checkpoints: best.pth (+ .json), last.pth, history.csv
                 clip: float | None = 1.0, # gradient-norm clipping; None to turn off
                 amp: str | None = 'auto', # see `amp_mode`: 'auto' (GPU mixed precision, CPU bf16 where native), 'bf16', 'fp16', None
                 channels_last: bool = True, # NHWC memory format: faster convolutions on CPU and GPU alike
@@ -169,7 +210,7 @@ def mss_learner(dls, # `PoseDataLoaders` from `pose_dataloaders`: their `cfg` bu
     "A fastai `Learner` for `MSSNet(dls.cfg)` with the MSS loss, PCK metrics and checkpointing."
     cfg = dls.cfg
     metrics = default_metrics(cfg.js) if metrics is None else metrics
-    cbs = [ResumeCheckpoint(), CSVLog(fname=str(Path(model_dir) / 'history.csv'), append=True), *L(cbs)]
+    cbs = [ResumeCheckpoint(), StopOnNonFinite(), CSVLog(fname=str(Path(model_dir) / 'history.csv'), append=True), *L(cbs)]
     if clip: cbs.append(GradientClip(clip))
     if save_best and metrics: cbs.append(SaveBest(metrics[0].name))
     learn = Learner(dls, MSSNet(cfg), loss_func=MSSLoss(cfg), metrics=metrics, cbs=cbs,
@@ -210,6 +251,8 @@ def fit_mss(learn: Learner, # from `mss_learner`; with `finetune_epochs`, a `Key
     p = learn.model.cfg.mask_p if p is None else p
     cbs = [ParamScheduler(sched)] + ([MaskingFrom(epochs, p)] if finetune_epochs else [])
     learn.epoch_offset, learn.dls.train.dataset.epoch = done, done   # epoch numbers and augmentation streams go on
+    if (log := learn.path / learn.model_dir / 'history.csv').exists():   # rows of epochs after `done` were never committed
+        _replace(log, lambda f: f.write_text(''.join(log.read_text().splitlines(True)[:done + 1])))
     try: learn.fit(total - done, lr_max, cbs=cbs)
     finally: learn.epoch_offset = 0
     return learn

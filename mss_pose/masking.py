@@ -6,9 +6,7 @@ Docs: https://mss-pose.github.io/mss_pose/masking.html.md"""
 
 # %% ../nbs/08_masking.ipynb #c47e7471
 from __future__ import annotations
-import random
 import numpy as np
-from fastai.vision.augment import RandTransform
 from fasttransform import ItemTransform
 
 # %% auto #0
@@ -33,34 +31,35 @@ def box_at(pt, # (x, y) the box's centre
     return (int(np.clip(round(pt[0] - s / 2), 0, w - s)), int(np.clip(round(pt[1] - s / 2), 0, h - s)))
 
 # %% ../nbs/08_masking.ipynb #5285b992
-class KeypointMask(ItemTransform, RandTransform):
-    "Occlude a visible keypoint with a background patch, or paste a keypoint patch elsewhere, alternately."
+class KeypointMask(ItemTransform):
+    "Occlude a visible keypoint with a background patch, or paste a keypoint patch elsewhere, by a fair coin of the sample's generator."
     split_idx, order = 0, 10
     def __init__(self, p: float = 0.5, # probability of masking a training sample
                  size: tuple[float, float] = (0.1, 0.2), # patch side as a fraction of the crop side (min, max)
                  tries: int = 30, # random locations tried when looking for a patch without keypoints
                 ):
-        super().__init__(p=p)
-        self.size, self.tries, self.counts = size, tries, {'occlude': 0, 'distract': 0}
+        super().__init__()
+        self.p, self.size, self.tries = p, size, tries
+        self.rng: np.random.Generator | None = None  # the generator of the sample to mask: `PoseDataset` sets it per sample
 
     def encodes(self, x):
         img, kps, vis = x
-        h, w = img.shape[:2]
+        if self.rng is None: raise ValueError("KeypointMask.rng is not set: PoseDataset sets it per sample; set it to a numpy Generator to call it directly")
+        rng, (h, w) = self.rng, img.shape[:2]
+        if not rng.random() < self.p: return (img, kps, vis)
         inside = (kps[:, 0] >= -0.5) & (kps[:, 0] <= w - 0.5) & (kps[:, 1] >= -0.5) & (kps[:, 1] <= h - 0.5)
         cand = np.flatnonzero((vis == 2) & inside)
         if len(cand) == 0: return (img, kps, vis)
-        rng = np.random.default_rng(random.getrandbits(64))
         s = max(2, int(rng.uniform(*self.size) * min(h, w)))
         x0, y0 = rng.integers(0, w - s + 1, self.tries), rng.integers(0, h - s + 1, self.tries)
         free = np.flatnonzero(~(in_boxes(kps, x0, y0, s) & (vis > 0)).any(1))  # boxes without labelled joints
         if len(free) == 0: return (img, kps, vis)
         spot, joint_box = (int(x0[free[0]]), int(y0[free[0]])), box_at(kps[rng.choice(cand)], s, h, w)
-        branch = 'occlude' if self.counts['occlude'] <= self.counts['distract'] else 'distract'
-        src, dst = (spot, joint_box) if branch == 'occlude' else (joint_box, spot)
+        occlude = bool(rng.random() < 0.5)
+        src, dst = (spot, joint_box) if occlude else (joint_box, spot)
         img = img.copy()
         img[dst[1]:dst[1] + s, dst[0]:dst[0] + s] = img[src[1]:src[1] + s, src[0]:src[0] + s]
-        if branch == 'occlude': vis = np.where(in_boxes(kps, [dst[0]], [dst[1]], s)[0] & (vis == 2), 1, vis).astype(vis.dtype)
-        self.counts[branch] += 1
+        if occlude: vis = np.where(in_boxes(kps, [dst[0]], [dst[1]], s)[0] & (vis == 2), 1, vis).astype(vis.dtype)
         return (img, kps, vis)
 
 # %% ../nbs/08_masking.ipynb #29458dca

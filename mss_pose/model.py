@@ -6,7 +6,7 @@ Docs: https://mss-pose.github.io/mss_pose/model.html.md"""
 
 # %% ../nbs/06_model.ipynb #f4375bcd
 from __future__ import annotations
-import warnings
+import math, warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -60,8 +60,8 @@ class MSSConfig:
             if not _positive_int(getattr(self, f)): raise ValueError(f"MSSConfig.{f} must be a positive int, got {getattr(self, f)!r}")
         for f in ('alpha', 'mask_p'):
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (f == 'mask_p' and v > 1):
-                raise ValueError(f"MSSConfig.{f} must be a number >= 0{' and <= 1' if f == 'mask_p' else ''}, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= (1 if f == 'mask_p' else math.inf) or math.isinf(v):
+                raise ValueError(f"MSSConfig.{f} must be a finite number >= 0{' and <= 1' if f == 'mask_p' else ''}, got {v!r}")
         for f in ('ms_supervision', 'regression'):
             if not isinstance(getattr(self, f), bool): raise ValueError(f"MSSConfig.{f} must be a bool, got {getattr(self, f)!r}")
         if self.n_feats % 2: raise ValueError(f"MSSConfig.n_feats must be even (residual bottlenecks halve it), got {self.n_feats}")
@@ -74,10 +74,10 @@ class MSSConfig:
         if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
             raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
         if self.structure not in ('sum', 'mean', 'diff'): raise ValueError(f"MSSConfig.structure must be 'sum', 'mean' or 'diff', got {self.structure!r}")
-        if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)) or not self.sigma > 0:
-            raise ValueError(f"MSSConfig.sigma must be a number > 0, got {self.sigma!r}")
-        if self.person_pad is not None and (isinstance(self.person_pad, bool) or not isinstance(self.person_pad, (int, float)) or not self.person_pad >= 1):
-            raise ValueError(f"MSSConfig.person_pad must be None or a number >= 1, got {self.person_pad!r}")
+        if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)) or not 0 < self.sigma < math.inf:
+            raise ValueError(f"MSSConfig.sigma must be a finite number > 0, got {self.sigma!r}")
+        if self.person_pad is not None and (isinstance(self.person_pad, bool) or not isinstance(self.person_pad, (int, float)) or not 1 <= self.person_pad < math.inf):
+            raise ValueError(f"MSSConfig.person_pad must be None or a finite number >= 1, got {self.person_pad!r}")
         if self.out_size % 2 ** self.reg_depth:
             raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
 

@@ -61,13 +61,14 @@ def _load_joints_mat(path: Path) -> np.ndarray:
     "The (14, 3, N) `joints` array of an LSP-style `.mat`, with clear errors."
     _need(path)
     try: m = sio.loadmat(path)
-    except (ValueError, TypeError, OSError) as e: raise ValueError(f"could not read {path} as a .mat file: {e}") from e
+    except Exception as e: raise ValueError(f"could not read {path} as a .mat file: {e!r}") from e   # scipy's errors for odd bytes are many
     if 'joints' not in m:
         raise KeyError(f"{path} has no 'joints' array; keys found: {[k for k in m if not k.startswith('__')]}")
     j = np.asarray(m['joints'])
     if j.ndim != 3 or j.shape[:2] != (14, 3):
         hint = ' (this looks like the original LSP layout (3, 14, N); transpose it to (14, 3, N))' if j.shape[:2] == (3, 14) else ''
         raise ValueError(f"{path}: 'joints' must have shape (14, 3, N) (LSPET layout: x, y, visible), got {j.shape}{hint}")
+    if not (j[:, 2] > 0.5).any(): raise ValueError(f"{path}: every visibility flag is 0, so no joint is labelled: nothing to train on or score")
     return j.astype(np.float64)
 
 # %% ../nbs/02_readers.ipynb #46430daa
@@ -91,7 +92,7 @@ def _load_json(path: Path):
     path = _need(Path(path))
     with (gzip.open(path, 'rt') if path.suffix == '.gz' else open(path)) as f:
         try: return json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile) as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
+        except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
 
 # %% ../nbs/02_readers.ipynb #4499eea0
 def _check_present(files: list[Path], missing: str, what: str) -> np.ndarray:

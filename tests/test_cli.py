@@ -108,17 +108,21 @@ def test_train_prints_no_third_party_warnings(tmp_path):
     (['train', '--epochs', '-1'], "argument --epochs: expected an integer >= 0, got '-1'"),
     (['train', '--bs', '0'], "argument --bs: expected an integer >= 1, got '0'"),
     (['eval', '--bs', '0'], "argument --bs: expected an integer >= 1, got '0'"),
-    (['train', '--lr', '0'], "argument --lr: expected a number > 0, got '0'"),
+    (['train', '--lr', '0'], "argument --lr: expected a finite number > 0, got '0'"),
+    (['train', '--lr', 'inf'], "argument --lr: expected a finite number > 0, got 'inf'"),
+    (['train', '--seed', '-5'], "argument --seed: expected an integer >= 0 and <= 4294967295, got '-5'"),
     (['train', '--workers', '-2'], "argument --workers: expected an integer >= 0, got '-2'"),
     (['train', '--preset', 'huge'], "argument --preset: invalid choice: 'huge'"),
     (['predict', 'a.jpg', '--box', '1,2,0,4'], "argument --box: x,y,w,h must be [x, y, w, h] in pixels with w, h > 0, got ['1', '2', '0', '4']"),
     (['predict', 'a.jpg', '--box', '1,2,3'], "argument --box: x,y,w,h must be [x, y, w, h]"),
-    (['predict', 'a.jpg', '--min-score', '2'], "argument --min-score: expected a number >= 0 and <= 1, got '2'"),
+    (['predict', 'a.jpg', '--min-score', '2'], "argument --min-score: expected a finite number >= 0 and <= 1, got '2'"),
     (['eval', '--missing', 'ignore'], "argument --missing: invalid choice: 'ignore'"),
 ])
 def test_bad_arguments(capsys, tmp_path, argv, msg):
+    "One line, `mss_pose: error: ...`, not argparse's usage block."
     code, out, err = run(capsys, *argv, '--out', tmp_path / 'out')
-    assert code == 2 and msg in err and err.startswith('usage: mss_pose') and not (tmp_path / 'out').exists()
+    assert code == 2 and err.startswith(f'mss_pose: error: {msg}') and len(err.splitlines()) == 1, err
+    assert not (tmp_path / 'out').exists()
 
 
 def test_nothing_to_train(capsys, tmp_path):
@@ -158,7 +162,7 @@ def test_parse_overrides():
     with pytest.raises(ValueError, match="--aug expects FIELD=VALUE, got '=2'"): parse_overrides(['=2'], AugConfig, '--aug')
 
 
-@pytest.mark.parametrize('aug, msg', [(['whole_p=2'], 'whole_p is a probability, got 2'), (['scale=2'], 'AugConfig.scale must be two numbers (lo, hi), got 2'),
+@pytest.mark.parametrize('aug, msg', [(['whole_p=2'], 'whole_p is a probability, got 2'), (['scale=2'], 'AugConfig.scale must be two finite numbers (lo, hi), got 2'),
                                       (['zoom=2'], "--aug: unknown AugConfig field(s) ['zoom']"),
                                       (['scale'], "--aug expects FIELD=VALUE, got 'scale'")])
 def test_bad_augmentation_stops_before_any_work(capsys, tmp_path, aug, msg):
@@ -191,7 +195,7 @@ def test_a_failed_write_keeps_the_old_output(capsys, tmp_path, ckpts, monkeypatc
     d = lsp_folder(tmp_path / 'd', 2)
     monkeypatch.setattr(Path, 'write_text', full_disk)
     code, _, err = run(capsys, 'eval', '--data', d, '--checkpoint', ckpts['lsp'], '--out', out)
-    assert (code, err) == (2, 'mss_pose: error: No space left on device\n')
+    assert (code, err) == (2, f'mss_pose: error: No space left on device: {out}\n')
     assert out.read_text() == 'old' and sorted(p.name for p in tmp_path.iterdir()) == ['d', 'preds.json']   # no temporary left
 
 
@@ -289,7 +293,8 @@ def test_fastai_checkpoints_of_a_run_load(capsys, tmp_path):
     from fastcore.foundation import L
     model = tiny_model('lsp')
     run_dir = tmp_path / 'run'; (run_dir / 'models').mkdir(parents=True)
-    torch.save({'model': model.state_dict(), 'opt': {'state': [], 'hypers': L([{'lr': np.float64(1e-3)}])}}, run_dir / 'models' / 'last.pth')
+    torch.save({'model': model.state_dict(), 'opt': {'state': [], 'hypers': L([{'lr': np.float64(1e-3)}])}, 'epoch': 3,
+                'smooth_loss': (6, torch.tensor(0.5)), 'best': 0.25}, run_dir / 'models' / 'last.pth')   # last.pth carries the run's state too
     torch.save(model.state_dict(), run_dir / 'models' / 'best.pth')
     d = lsp_folder(tmp_path / 'd', 2)
     for f in ('last', 'best'):

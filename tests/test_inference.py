@@ -218,7 +218,7 @@ def test_load_image_inputs(tmp_path):
     (tmp_path/'b.jpg').write_text('not an image')
     with pytest.raises(ValueError, match=f'could not read image {tmp_path/"b.jpg"}'): load_image(tmp_path/'b.jpg')
     with pytest.raises(FileNotFoundError, match='image not found: .*c.jpg'): load_image(tmp_path/'c.jpg')
-    with pytest.raises(ValueError, match='expected an \\(H, W, 3\\) uint8 RGB image'): load_image(rgb.astype(np.float32))
+    with pytest.raises(ValueError, match='expected a non-empty \\(H, W, 3\\) uint8 RGB image'): load_image(rgb.astype(np.float32))
 
 
 def test_predict_paths_matches_predict_image(tiny, tmp_path):

@@ -23,7 +23,7 @@ def test_fit_validate_resume(dls, tmp_path):
     learn = mss_learner(dls, path=tmp_path)
     assert learn.model.cfg is dls.cfg and learn.loss_func.cfg is dls.cfg and learn.model.cfg.js is LSP   # model and loss from the data's config
     fit_mss(learn, 1, 2e-3, finetune_epochs=1, p=0.5)
-    assert json.loads((tmp_path / 'models' / 'last.json').read_text())['epoch'] == 2
+    assert torch.load(tmp_path / 'models' / 'last.pth', weights_only=False)['epoch'] == 2
     res = valid_metrics(learn)
     assert set(res) == {'valid_loss', 'pck@0.2'} and 0 <= res['pck@0.2'] <= 1
     l2 = mss_learner(dls, path=tmp_path)
@@ -70,15 +70,17 @@ def test_cli_kill_and_resume(tmp_path):
                                    '--finetune-epochs', '1', '--bs', '8', '--workers', '0']
     p = subprocess.Popen([sys.executable, '-m', 'mss_pose.cli', *args, '--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.time()
-    while not (out / 'models' / 'last.json').exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
+    while not (out / 'models' / 'last.pth').exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
     os.kill(p.pid, signal.SIGKILL); p.wait()
-    done = json.loads((out / 'models' / 'last.json').read_text())['epoch']
+    done = torch.load(out / 'models' / 'last.pth', weights_only=False)['epoch']
     assert 1 <= done < 4 and not (out / 'mss_pose.pth').exists()
     r = _cli(*args, '--out', str(out))                                        # a new run may not overwrite it
     assert r.returncode == 2 and 'pass --resume to continue it' in r.stderr
     r = _cli('train', '--resume', '--n-valid', '9', '--out', str(out))          # other data: refused before any work
     assert r.returncode == 2 and r.stderr == f"mss_pose: error: --resume: the run in {out} trains on --n-valid 8, not 9; leave the flag out\n"
-    r = _cli('train', '--resume', '--epochs', '9', '--workers', '0', '--out', str(out))   # recorded data and schedule win
+    r = _cli('train', '--resume', '--epochs', '9', '--out', str(out))           # another schedule: refused too
+    assert r.returncode == 2 and r.stderr == f"mss_pose: error: --resume: the run in {out} trains with --epochs 3, not 9; leave the flag out\n"
+    r = _cli('train', '--resume', '--out', str(out))                            # the recorded data and schedule, --workers 0 included
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'resuming {out} after epoch {done} of 4' in r.stdout
     rows = (out / 'models' / 'history.csv').read_text().splitlines()
