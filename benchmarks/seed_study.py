@@ -169,7 +169,7 @@ def run_one(name: str) -> bool:
     "Train (or resume) one run, score it and record it; the log goes to runs/NAME.log. False if a command failed."
     run, env = OUT / 'runs' / name, {**os.environ, 'OMP_NUM_THREADS': '1'}
     train, *evals = commands(name)
-    if (run / 'models' / 'last.json').exists(): train = train[:2] + ['--resume', '--out', train[-1]]
+    if (run / 'models' / 'last.pth').exists(): train = train[:2] + ['--resume', '--out', train[-1]]
     if split(name)[0] in FT and not OCC.exists():
         with _lock:
             if not OCC.exists():
