@@ -128,7 +128,9 @@ def test_heatmap_explorer_callbacks(model, recs):
         ex.view.value = view
         assert len(ex.figs['view'].axes) == n, view
     ex.view.value = 'pyramid'
-    ex.stack.value = 0
+    assert (ex.stack.min, ex.stack.max, ex.stack.value) == (1, 2, 2)              # stacks counted from 1, as titled
+    assert 'stack 2 of 2' in ex.figs['view'].texts[0].get_text()
+    ex.stack.value = 1
     assert 'stack 1 of 2' in ex.figs['view'].texts[0].get_text()
     assert ex.scale.disabled and not ex.stack.disabled
     ex.alpha.value = 0.2
@@ -190,6 +192,10 @@ def test_loss_explorer_callbacks():
     le.joint.value = LSP.index('neck')
     assert le.result['pred'][LSP.index('neck')].tolist() == pytest.approx((le.gt[LSP.index('neck')] + 3).tolist())
     assert len(le.figs['loss'].axes) == 3
+    top = le.figs['loss'].axes[1].get_ylim()
+    for dx in (-4., 0., 4.):                                               # one bar scale across dx
+        le.dx.value = dx
+        assert le.figs['loss'].axes[1].get_ylim() == top and le.result['sa_joint'].max() <= top[1]
     with pytest.raises(ValueError, match=r'kps must be \(J=14, 2\)'): LossExplorer(LSP, kps=np.zeros((3, 2)))
 
 
