@@ -157,6 +157,19 @@ def test_heatmap_explorer_flip_and_occlusion(model, recs):
     assert not np.array_equal(ex.result['crop'], r['crop'])
 
 
+def test_heatmap_explorer_crops_as_predict_image(recs):
+    torch.manual_seed(1)
+    boxed = MSSNet(MSSConfig.preset('tiny', joint_set='lsp', in_size=64, person_pad=1.4)).eval()   # two passes
+    for refine in (False, True):
+        ex = HeatmapExplorer(boxed, recs[:1], refine=refine, raise_errors=True)
+        ref = predict_image(boxed, recs[0].image, refine=refine)
+        np.testing.assert_array_equal(ex.result['crop'], ref['crop'])
+        np.testing.assert_allclose(ex.result['M'], ref['M'])
+        assert (ex.result['box'] is not None) == refine                            # a second pass around the joints found
+    ex.mask.value = True                                                         # the occluded crop is the clean one's
+    np.testing.assert_allclose(ex.result['M'], ex.predict(occlude=None)['M'])
+
+
 def test_heatmap_explorer_upload_and_errors(model, recs):
     ex = HeatmapExplorer(model, [recs[0].image], raise_errors=True)        # a plain path: no ground truth
     assert ex.result['gt'] is None and ex.figs['pose'].axes[0].get_title() == 'prediction'

@@ -18,8 +18,8 @@ What it does:
    repository's notebooks;
    the kernel imports `mss_pose` from this repository (`PYTHONPATH`);
 2. starts `jupyter lab` on 127.0.0.1 without a token (settings, workspaces and notebook signatures in the temporary
-   folder, every cell rendered), with nbdev's save hook as `nbdev-install-hooks` installs it (`clean_jupyter`), and
-   `chromium --headless` with the DevTools protocol;
+   folder, every cell rendered), with the README's set-up: nbdev's save hook as `nbdev-install-hooks` installs it
+   (`clean_jupyter`) and the `mss_pose.save_hook` server extension; and `chromium --headless` with the DevTools protocol;
 3. per notebook: opens it, runs JupyterLab's own "Run All Cells" command and waits until every cell has run; it fails on
    any error output, on any stderr output (a warning a reader would see, libjpeg's included) and on a figure shown as
    text (`<Figure size ...>`, a matplotlib `Figure` without the inline backend); it saves a screenshot
@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXPLORER_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output button')].some(b => b.textContent.trim() === 'pyramid')"
 LOSS_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output .widget-slider')].some(d => d.textContent.trim().startsWith('dx'))"
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 
 
 def free_port() -> int:
@@ -220,7 +221,7 @@ def explorers(cdp: CDP, out: Path):
                      ".querySelector('input'); c.click(); return true;", "flip test switched off", out / 'explorer_flip.png')
     handle = ("const h = [...cell.node.querySelectorAll('.widget-slider')].find(d => d.textContent.trim().startsWith('dx'))"
               ".querySelector('.noUi-handle'); h.focus(); return document.activeElement === h;")
-    change_and_shoot(cdp, LOSS_CELL, handle, "LossExplorer dx dragged to 3 px with the keyboard", out / 'loss_explorer.png',
+    change_and_shoot(cdp, LOSS_CELL, handle, "LossExplorer dx dragged 3 px further with the keyboard", out / 'loss_explorer.png',
                      keys=[('ArrowRight', 39)] * 12)
 
 
@@ -255,6 +256,7 @@ def reopen(cdp: CDP, lab_port: int, name: str, saved: Path, args) -> list[str]:
     problems = []
     if without_outputs(saved) != without_outputs(REPO / 'nbs' / name):
         problems.append('the saved notebook differs from the committed one in more than its outputs (is the nbdev save hook on?)')
+    if WIDGET_VIEW in saved.read_text(encoding='utf-8'): problems.append('the saved notebook holds widget views (is mss_pose.save_hook on?)')
     cdp('Page.navigate', url=f'http://127.0.0.1:{lab_port}/lab/tree/repo/nbs/{name}?reset')
     cdp.poll(f"!!(window.jupyterapp && {NB} && {NB}.sessionContext && {NB}.sessionContext.kernelDisplayStatus === 'idle')",
              180, f'JupyterLab to reopen {name}')
@@ -320,7 +322,8 @@ def run(args) -> int:
         lab = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ip=127.0.0.1', f'--port={lab_port}',
                                 "--ServerApp.token=", "--ServerApp.password=", f'--ServerApp.root_dir={tmp}', '--expose-app-in-browser',
                                 f'--LabApp.user_settings_dir={settings}', f'--LabApp.workspaces_dir={tmp / "workspaces"}',
-                                '--ContentsManager.pre_save_hook=nbdev.clean.clean_jupyter'],   # what nbdev-install-hooks installs
+                                '--ContentsManager.pre_save_hook=nbdev.clean.clean_jupyter',    # what nbdev-install-hooks installs
+                                '--ServerApp.jpserver_extensions=mss_pose.save_hook=True'],     # and the README's extension
                                cwd=tmp, env=env, stdout=open(tmp / 'lab.log', 'w'), stderr=subprocess.STDOUT, start_new_session=True)
         wait_http(f'http://127.0.0.1:{lab_port}/api/status', 120, 'jupyter lab')
         chrome = subprocess.Popen([chromium, '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars',
