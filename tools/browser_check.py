@@ -259,7 +259,7 @@ def reopen(cdp: CDP, lab_port: int, name: str, saved: Path, args) -> list[str]:
     if WIDGET_VIEW in saved.read_text(encoding='utf-8'): problems.append('the saved notebook holds widget views (is mss_pose.save_hook on?)')
     cdp('Page.navigate', url=f'http://127.0.0.1:{lab_port}/lab/tree/repo/nbs/{name}?reset')
     cdp.poll(f"!!(window.jupyterapp && {NB} && {NB}.sessionContext && {NB}.sessionContext.kernelDisplayStatus === 'idle')",
-             180, f'JupyterLab to reopen {name}')
+             args.timeout, f'JupyterLab to reopen {name}')
     t0 = time.time()
     while (st := cdp.js(SHOWN)) is None or (st['shown'] < st['want'] and time.time() - t0 < 60): time.sleep(2)
     time.sleep(5)                                                   # the widget manager has restored (or failed to) by now
