@@ -278,7 +278,7 @@ def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
              180, f'JupyterLab to open {name} with an idle kernel')
     cdp.js(f"(() => {{ const s = window.jupyterapp.shell; s.collapseLeft(); s.collapseRight(); s.activateById({NB}.id); return true; }})()")
     t0, st = time.time(), None
-    cdp.js("window.jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+    cdp.js("window.jupyterapp.commands.execute('notebook:run-all-cells'), true")   # not awaited: it ends with the run
     while time.time() - t0 < args.timeout:
         time.sleep(2)
         st = cdp.js(STATE)
@@ -325,7 +325,7 @@ def run(args) -> int:
                                 '--ContentsManager.pre_save_hook=nbdev.clean.clean_jupyter',    # what nbdev-install-hooks installs
                                 '--ServerApp.jpserver_extensions=mss_pose.save_hook=True'],     # and the README's extension
                                cwd=tmp, env=env, stdout=open(tmp / 'lab.log', 'w'), stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(f'http://127.0.0.1:{lab_port}/api/status', 120, 'jupyter lab')
+        wait_http(f'http://127.0.0.1:{lab_port}/api/status', 300, 'jupyter lab')
         chrome = subprocess.Popen([chromium, '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars',
                                    f'--remote-debugging-port={cdp_port}', '--remote-allow-origins=*', f'--user-data-dir={tmp / "chrome"}',
                                    f'--window-size={args.width},{args.height}', 'about:blank'],
