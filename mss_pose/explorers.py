@@ -10,12 +10,13 @@ import base64, contextlib, traceback
 from pathlib import Path
 import numpy as np
 import ipywidgets as W
-from IPython.display import Image, display
+from IPython.display import Image, Markdown, display
 from fastai.callback.core import Callback
 from .skeleton import JointSet, get_joint_set, stick_figure
 from .images import apply_affine
 from .readers import PoseRecord
-from .inference import crop_image, load_image, model_config, model_device, normalise_crops, predict_crops
+from .inference import (crop_image, load_image, model_config, model_device, normalise_crops, predict_crops,
+                                predict_image, refine_boxes)
 from .plotting import (fig_png, joint_index, loss_terms, occlude_joint, plot_errors, plot_heatmap, plot_joint_grid,
                                plot_loss, plot_pose, plot_pyramid, plot_stacks, snapshot)
 
@@ -99,18 +100,19 @@ class HeatmapExplorer(_Explorer):
                  in_size: int | None = None, # crop side; None: `model.cfg.in_size`
                  flip: bool = True, # flip test at start
                  view: str = 'joint', # first view, one of `views`
+                 refine: bool = True, # images without a person box, a model trained on joint boxes: crop as `predict_image` does
                  raise_errors: bool = False, # raise exceptions of callbacks (tests), besides showing them
                 ):
         self._setup(raise_errors)
         cfg = model_config(model)
-        self.model, self.js, self.in_size = model, cfg.js, in_size or cfg.in_size
+        self.model, self.js, self.in_size, self.refine = model, cfg.js, in_size or cfg.in_size, refine
         self.samples, self._cache = _samples(images, self.js), {}
         if not self.samples: raise ValueError("HeatmapExplorer needs at least one image")
         S, K = cfg.n_stacks, cfg.n_scales
         self.image = W.Dropdown(options=self._options(), value=0, description='image')
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload')
         self.joint = W.Dropdown(options=[(n, j) for j, n in enumerate(self.js.joints)], value=0, description='joint')
-        self.stack = W.IntSlider(S - 1, 0, max(S - 1, 0), description='stack')
+        self.stack = W.IntSlider(S, 1, S, description='stack')          # counted from 1, as the figures title them
         self.scale = W.IntSlider(0, 0, max(K - 1, 0), description='scale')
         self.alpha = W.FloatSlider(0.6, min=0., max=1., step=0.05, description='opacity')
         self.flip = W.Checkbox(flip, description='flip test')
@@ -142,15 +144,25 @@ class HeatmapExplorer(_Explorer):
             for f in change['new']: self.add_image(bytes(f['content']), f['name'])
         except Exception as e: self._fail(e)
 
+    def _crop_box(self, smp: dict, img: np.ndarray, flip: bool):
+        "The sample's own box; without one, `predict_image`'s rule: a first pass on the whole image, then the box of its joints."
+        box = _box(smp, img)
+        if box is None and self.refine and (pad := model_config(self.model).person_pad):
+            first = predict_image(self.model, img, None, self.in_size, flip, refine=False)
+            box = refine_boxes(first['kps'][None], first['scores'][None], pad)[0]
+        return box
+
     def _predict(self, i: int, flip: bool, occlude: int | None) -> dict:
-        "Prediction on sample `i` (with joint `occlude` covered): crop, kps (crop px), scores, out, gt, vis."
+        "Prediction on sample `i` (with joint `occlude` covered): crop, box, kps (crop px), scores, out, gt, vis."
         smp = self.samples[i]
         img = load_image(smp['src'])
-        crop, M = crop_image(img, _box(smp, img), self.in_size)
+        clean = None if occlude is None else self.predict(i, flip, None)
+        box = self._crop_box(smp, img, flip) if clean is None else clean['box']      # the occluded crop is the clean one's
+        crop, M = crop_image(img, box, self.in_size)
         gt = None if smp['gt'] is None else apply_affine(smp['gt'], M)
-        r = dict(name=smp['name'], crop=crop, M=M, gt=gt, vis=smp['vis'], clean=None)
-        if occlude is not None:
-            r['clean'] = self.predict(i, flip, None)['kps']
+        r = dict(name=smp['name'], crop=crop, M=M, box=box, gt=gt, vis=smp['vis'], clean=None)
+        if clean is not None:
+            r['clean'] = clean['kps']
             labelled = gt is not None and smp['vis'][occlude] > 0
             ref, vis = (gt, np.where(smp['vis'] > 0, 2, 0)) if labelled else (r['clean'], np.full(self.js.J, 2))
             crop, _ = occlude_joint(crop, ref, vis, occlude)
@@ -174,14 +186,14 @@ class HeatmapExplorer(_Explorer):
         r = self.result = self.predict()
         js, j, a, v = self.js, self.joint.value, self.alpha.value, self.view.value
         hms, final = [h[0] for h in r['out'].hms], r['out'].final[0]
-        self.stack.max, self.scale.max = hms[0].shape[0] - 1, len(hms) - 1
+        self.stack.max, self.scale.max = hms[0].shape[0], len(hms) - 1
         self.stack.disabled, self.scale.disabled = v != 'pyramid', v != 'stacks'
         if r['clean'] is not None: pose = plot_errors(r['crop'], r['kps'], r['clean'], js, labels=(f"{js.joints[j]} occluded", 'clean'))
         elif r['gt'] is not None: pose = plot_errors(r['crop'], r['kps'], r['gt'], js, r['vis'])
         else: pose = plot_pose(r['crop'], r['kps'], js, title='prediction')
         if v == 'joint': view = plot_heatmap(r['crop'], final, j, js, a, r['kps'])
         elif v == 'all joints': view = plot_joint_grid(r['crop'], final, js, a, r['kps'], ncols=5, size=1.5)
-        elif v == 'pyramid': view = plot_pyramid(r['crop'], hms, j, js, self.stack.value, a)
+        elif v == 'pyramid': view = plot_pyramid(r['crop'], hms, j, js, self.stack.value - 1, a)
         elif v == 'stacks': view = plot_stacks(r['crop'], hms, j, js, self.scale.value, final, a)
         else: raise ValueError(f"unknown view {v!r}; views: {self.views}")
         self.figs = dict(pose=pose, view=view)
@@ -196,6 +208,7 @@ class LossExplorer(_Explorer):
                  sigma: float = 2., # Gaussian std in map pixels
                  alpha: float = 1., # structure weight at start
                  joint=0, # joint to move at start (index or name)
+                 dx: float = 0., dy: float = 0., # its offset at start, in map pixels
                  raise_errors: bool = False, # raise exceptions of callbacks (tests), besides showing them
                 ):
         self._setup(raise_errors)
@@ -204,13 +217,21 @@ class LossExplorer(_Explorer):
         if self.gt.shape != (self.js.J, 2): raise ValueError(f"kps must be (J={self.js.J}, 2), got {self.gt.shape}")
         r = size / 4
         self.joint = W.Dropdown(options=[(n, i) for i, n in enumerate(self.js.joints)], value=joint_index(self.js, joint), description='joint')
-        self.dx = W.FloatSlider(0., min=-r, max=r, step=0.25, description='dx')
-        self.dy = W.FloatSlider(0., min=-r, max=r, step=0.25, description='dy')
+        self.dx = W.FloatSlider(dx, min=-r, max=r, step=0.25, description='dx')
+        self.dy = W.FloatSlider(dy, min=-r, max=r, step=0.25, description='dy')
         self.alpha = W.FloatSlider(alpha, min=0., max=3., step=0.1, description='structure α')
         self.out, self._err_out = W.Output(), W.Output()
         for w in (self.joint, self.dx, self.dy, self.alpha): w.observe(self._callback, 'value')
         self.ui = W.VBox([W.HBox([self.joint, self.alpha]), W.HBox([self.dx, self.dy]), self._err_out, self.out])
         self._callback()
+
+    def bar_top(self) -> float:
+        "Top of the per-joint bar axis: the largest per-joint loss anywhere in the sliders' range, so the bars keep one scale across dx and dy."
+        j, grid = self.joint.value, np.linspace(-self.size / 4, self.size / 4, 9)
+        poses = np.repeat(self.gt[None], len(grid) ** 2, 0)
+        poses[:, j] += np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2)
+        mse, sa = loss_terms(self.gt, poses, self.js, self.size, self.sigma, self.alpha.value)
+        return 1.05 * float(max(mse.max(), sa.max()))
 
     def update(self):
         "Recompute the losses for the sliders' values and redraw."
@@ -221,7 +242,7 @@ class LossExplorer(_Explorer):
         mse, sa = loss_terms(self.gt, np.concatenate([pred[None], sweep]), self.js, self.size, self.sigma, self.alpha.value)
         self.result = dict(pred=pred, mse=float(mse[0].mean()), sa=float(sa[0].mean()), mse_joint=mse[0], sa_joint=sa[0])
         self.figs = dict(loss=plot_loss(self.gt, pred, self.js, mse[0], sa[0], j, self.size,
-                                        (offs, mse[1:].mean(1), sa[1:].mean(1), self.dx.value)))
+                                        (offs, mse[1:].mean(1), sa[1:].mean(1), self.dx.value), bar_top=self.bar_top()))
         _show(self.out, self.figs['loss'])
 
 # %% ../nbs/13a_explorers.ipynb #45c363b0
@@ -231,13 +252,16 @@ class HeatmapMonitor(Callback):
     def __init__(self, img, # path, bytes or (H, W, 3) uint8 array of the image to watch
                  box=None, # (cx, cy, side) person box; None: the whole image
                  every: int = 1, # draw after every `every` epochs
-                 out: W.Output | None = None, # widget to draw into (a notebook); None: only collect figures
+                 show: bool = False, # in a notebook, show the latest figure in the cell's output, replaced after each draw
                  max_figs: int | None = None, # keep at most this many figures (the latest)
                 ):
-        self.img, self.box, self.every, self.out, self.max_figs = load_image(img), box, every, out, max_figs
-        self.figs = []
+        self.img, self.box, self.every, self.show, self.max_figs = load_image(img), box, every, show, max_figs
+        self.figs, self._handle = [], None
 
-    def before_fit(self): self.crop, self.M = crop_image(self.img, self.box, model_config(self.model).in_size)
+    def before_fit(self):
+        self.crop, self.M = crop_image(self.img, self.box, model_config(self.model).in_size)
+        if self.show and _in_notebook() and self._handle is None:
+            self._handle = display(Markdown(f"*heatmaps after every {self.every} epoch(s)*"), display_id=True)
 
     def after_epoch(self):
         if (self.epoch + 1) % self.every: return
@@ -245,4 +269,4 @@ class HeatmapMonitor(Callback):
         fig = plot_joint_grid(self.crop, out.final[0], model_config(self.model).js, kps=k[0], size=1.4, title=f"epoch {self.epoch + 1}")
         self.figs.append(fig)
         if self.max_figs: self.figs = self.figs[-self.max_figs:]
-        if self.out is not None: _show(self.out, fig)
+        if self._handle is not None: self._handle.update(Image(fig_png(fig)))

@@ -294,6 +294,7 @@ def plot_loss(gt, # (J, 2) true x,y in map pixels
               joint, # the moved joint (index or name)
               size: int = 64, # map side
               curve=None, # optional (offsets, mse totals, sa totals, current offset): totals as the joint moves along x
+              bar_top: float | None = None, # top of the per-joint loss axis (one scale across several figures); None: fit the bars
              ) -> Figure:
     "The moved prediction on the map, per-joint MSE vs structure-aware loss, and (optionally) the totals along x."
     js, j = get_joint_set(js), joint_index(get_joint_set(js), joint)
@@ -312,6 +313,7 @@ def plot_loss(gt, # (J, 2) true x,y in map pixels
     axs[1].bar(x - 0.2, mse, 0.4, label=f'plain MSE: {mse.mean():.2e}')
     axs[1].bar(x + 0.2, sa, 0.4, label=f'structure-aware: {sa.mean():.2e}')
     axs[1].set_xticks(x, js.joints, rotation=70, fontsize=7); axs[1].legend(fontsize=7); axs[1].set_title('loss per joint', fontsize=9)
+    if bar_top is not None: axs[1].set_ylim(0, bar_top)
     if curve is not None:
         offs, cm, cs, cur = curve
         axs[2].plot(offs, cm, label='plain MSE'); axs[2].plot(offs, cs, label='structure-aware')

@@ -128,7 +128,9 @@ def test_heatmap_explorer_callbacks(model, recs):
         ex.view.value = view
         assert len(ex.figs['view'].axes) == n, view
     ex.view.value = 'pyramid'
-    ex.stack.value = 0
+    assert (ex.stack.min, ex.stack.max, ex.stack.value) == (1, 2, 2)              # stacks counted from 1, as titled
+    assert 'stack 2 of 2' in ex.figs['view'].texts[0].get_text()
+    ex.stack.value = 1
     assert 'stack 1 of 2' in ex.figs['view'].texts[0].get_text()
     assert ex.scale.disabled and not ex.stack.disabled
     ex.alpha.value = 0.2
@@ -153,6 +155,19 @@ def test_heatmap_explorer_flip_and_occlusion(model, recs):
     assert 'l_shoulder occluded vs clean' in ex.figs['pose'].axes[0].get_title()   # ...and compared with the clean one
     ex.joint.value = LSP.index('r_ankle')                                           # occlusion follows the joint
     assert not np.array_equal(ex.result['crop'], r['crop'])
+
+
+def test_heatmap_explorer_crops_as_predict_image(recs):
+    torch.manual_seed(1)
+    boxed = MSSNet(MSSConfig.preset('tiny', joint_set='lsp', in_size=64, person_pad=1.4)).eval()   # two passes
+    for refine in (False, True):
+        ex = HeatmapExplorer(boxed, recs[:1], refine=refine, raise_errors=True)
+        ref = predict_image(boxed, recs[0].image, refine=refine)
+        np.testing.assert_array_equal(ex.result['crop'], ref['crop'])
+        np.testing.assert_allclose(ex.result['M'], ref['M'])
+        assert (ex.result['box'] is not None) == refine                            # a second pass around the joints found
+    ex.mask.value = True                                                         # the occluded crop is the clean one's
+    np.testing.assert_allclose(ex.result['M'], ex.predict(occlude=None)['M'])
 
 
 def test_heatmap_explorer_upload_and_errors(model, recs):
@@ -190,6 +205,10 @@ def test_loss_explorer_callbacks():
     le.joint.value = LSP.index('neck')
     assert le.result['pred'][LSP.index('neck')].tolist() == pytest.approx((le.gt[LSP.index('neck')] + 3).tolist())
     assert len(le.figs['loss'].axes) == 3
+    top = le.figs['loss'].axes[1].get_ylim()
+    for dx in (-4., 0., 4.):                                               # one bar scale across dx
+        le.dx.value = dx
+        assert le.figs['loss'].axes[1].get_ylim() == top and le.result['sa_joint'].max() <= top[1]
     with pytest.raises(ValueError, match=r'kps must be \(J=14, 2\)'): LossExplorer(LSP, kps=np.zeros((3, 2)))
 
 

@@ -17,17 +17,22 @@ What it does:
    linked, `shared/` linked to `../shared` unless `--no-shared`), so JupyterLab's autosave can never write into the
    repository's notebooks;
    the kernel imports `mss_pose` from this repository (`PYTHONPATH`);
-2. starts `jupyter lab` on 127.0.0.1 without a token (settings and workspaces in the temporary folder, every cell
-   rendered) and `chromium --headless` with the DevTools protocol;
+2. starts `jupyter lab` on 127.0.0.1 without a token (settings, workspaces and notebook signatures in the temporary
+   folder, every cell rendered), with the README's set-up: nbdev's save hook as `nbdev-install-hooks` installs it
+   (`clean_jupyter`) and the `mss_pose.save_hook` server extension; and `chromium --headless` with the DevTools protocol;
 3. per notebook: opens it, runs JupyterLab's own "Run All Cells" command and waits until every cell has run; it fails on
    any error output, on any stderr output (a warning a reader would see, libjpeg's included) and on a figure shown as
    text (`<Figure size ...>`, a matplotlib `Figure` without the inline backend); it saves a screenshot
-   of the whole notebook, `OUT/<notebook>.png`, and shuts the kernel down;
+   of the whole notebook, `OUT/<notebook>.png`;
 4. in `13a_explorers`, drives the showcase `HeatmapExplorer` from the page as a user would (joint drop-down, 'pyramid'
    view with the stack slider moved by the keyboard, flip-test checkbox), checks each change redrew the figures, and
    saves `explorer.png`, `explorer_joint.png`, `explorer_stack.png`, `explorer_flip.png`; and `loss_explorer.png` after
    dragging the `LossExplorer`'s dx slider;
-5. checks that no file of the repository changed.
+5. saves the notebook as a session does (an autosave, then Ctrl+S), shuts its kernel down, closes it and opens it again
+   (a new kernel, no widget state): it fails unless the saved file differs from the committed one only in its outputs,
+   and every saved picture (figures, explorer pictures) shows with no "Error displaying widget"; screenshot
+   `OUT/reopened_<notebook>.png`;
+6. checks that no file of the repository changed.
 Exit status 0 when every notebook ran clean, 1 otherwise; a summary line per notebook gives its Run All time.
 """
 from __future__ import annotations
@@ -40,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXPLORER_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output button')].some(b => b.textContent.trim() === 'pyramid')"
 LOSS_CELL = "[...c.node.querySelectorAll('.jp-OutputArea-output .widget-slider')].some(d => d.textContent.trim().startsWith('dx'))"
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 
 
 def free_port() -> int:
@@ -129,11 +135,11 @@ STATE = f"""(() => {{
 
 
 def save_png(data: bytes, path: Path, scale: float = 1.):
-    "Write a screenshot, scaled and as a 256-colour PNG (screenshots are flat UI, text and figures)."
+    "Write a screenshot, scaled, in full colour (a 256-colour palette bands the heatmaps)."
     from PIL import Image
     im = Image.open(io.BytesIO(data)).convert('RGB')
     if scale != 1: im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-    im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    im.save(path, optimize=True)
     print(f"    screenshot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path} ({im.width}x{im.height})")
 
 
@@ -215,8 +221,53 @@ def explorers(cdp: CDP, out: Path):
                      ".querySelector('input'); c.click(); return true;", "flip test switched off", out / 'explorer_flip.png')
     handle = ("const h = [...cell.node.querySelectorAll('.widget-slider')].find(d => d.textContent.trim().startsWith('dx'))"
               ".querySelector('.noUi-handle'); h.focus(); return document.activeElement === h;")
-    change_and_shoot(cdp, LOSS_CELL, handle, "LossExplorer dx dragged to 3 px with the keyboard", out / 'loss_explorer.png',
+    change_and_shoot(cdp, LOSS_CELL, handle, "LossExplorer dx dragged 3 px further with the keyboard", out / 'loss_explorer.png',
                      keys=[('ArrowRight', 39)] * 12)
+
+
+SHOWN = """(() => {
+  const nb = %s;
+  if (!nb || !nb.content) return null;
+  const problems = [];
+  let want = 0, shown = 0;
+  nb.content.widgets.filter(c => c.model.type === 'code').forEach((c, i) => {
+    const outs = c.model.outputs.toJSON(), pics = outs.filter(o => o.data && (o.data['image/png'] || o.data['image/jpeg'])).length;
+    const imgs = c.node.querySelectorAll('.jp-OutputArea-output img').length, text = c.node.textContent;
+    want += pics; shown += Math.min(imgs, pics);
+    if (imgs < pics) problems.push(`code cell ${i}: ${pics} pictures saved, ${imgs} shown`);
+    if (text.includes('Error displaying widget')) problems.push(`code cell ${i} shows "Error displaying widget"`);
+    if (outs.some(o => o.output_type === 'error')) problems.push(`code cell ${i} has an error output`);
+  });
+  return {want, shown, problems, status: nb.sessionContext.kernelDisplayStatus};
+})()""" % NB
+
+
+def without_outputs(path: Path) -> dict:
+    "A notebook file minus its outputs: what `git diff` shows when only outputs changed."
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    for c in nb['cells']: c.pop('outputs', None)
+    return nb
+
+
+def reopen(cdp: CDP, lab_port: int, name: str, saved: Path, args) -> list[str]:
+    "Save as a user does (an autosave, then Ctrl+S), shut the kernel down, close, open again; what is wrong with the reopened notebook."
+    cdp.js(f"(async () => {{ const nb = {NB}; await nb.context.save(); await nb.context.save(); await nb.sessionContext.shutdown();"
+           f"nb.close(); return true; }})()")
+    problems = []
+    if without_outputs(saved) != without_outputs(REPO / 'nbs' / name):
+        problems.append('the saved notebook differs from the committed one in more than its outputs (is the nbdev save hook on?)')
+    if WIDGET_VIEW in saved.read_text(encoding='utf-8'): problems.append('the saved notebook holds widget views (is mss_pose.save_hook on?)')
+    cdp('Page.navigate', url=f'http://127.0.0.1:{lab_port}/lab/tree/repo/nbs/{name}?reset')
+    cdp.poll(f"!!(window.jupyterapp && {NB} && {NB}.sessionContext && {NB}.sessionContext.kernelDisplayStatus === 'idle')",
+             args.timeout, f'JupyterLab to reopen {name}')
+    t0 = time.time()
+    while (st := cdp.js(SHOWN)) is None or (st['shown'] < st['want'] and time.time() - t0 < 60): time.sleep(2)
+    time.sleep(5)                                                   # the widget manager has restored (or failed to) by now
+    st = cdp.js(SHOWN)
+    print(f"    reopened after save: {st['shown']} of {st['want']} pictures shown")
+    notebook_shot(cdp, args.out / ('reopened_' + name.replace('.ipynb', '.png')), args.scale)
+    cdp.js(f"(async () => {{ await {NB}.sessionContext.shutdown(); return true; }})()")
+    return problems + st['problems']
 
 
 def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
@@ -227,7 +278,7 @@ def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
              180, f'JupyterLab to open {name} with an idle kernel')
     cdp.js(f"(() => {{ const s = window.jupyterapp.shell; s.collapseLeft(); s.collapseRight(); s.activateById({NB}.id); return true; }})()")
     t0, st = time.time(), None
-    cdp.js("window.jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+    cdp.js("window.jupyterapp.commands.execute('notebook:run-all-cells'), true")   # not awaited: it ends with the run
     while time.time() - t0 < args.timeout:
         time.sleep(2)
         st = cdp.js(STATE)
@@ -240,8 +291,9 @@ def run_notebook(cdp: CDP, lab_port: int, name: str, args) -> tuple[bool, str]:
         print('    FAILED: ' + '\n      '.join(p[:2] + (['...'] if len(p) > 14 else []) + p[2:][-12:]))
     notebook_shot(cdp, args.out / name.replace('.ipynb', '.png'), args.scale)
     if ok and name == '13a_explorers.ipynb': explorers(cdp, args.out)
-    cdp.js(f"(async () => {{ const nb = {NB}; nb.context.model.dirty = false; await nb.sessionContext.shutdown(); return true; }})()")
-    return ok, msg
+    if not ok: return ok, msg
+    for p in (problems := reopen(cdp, lab_port, name, args.tmp / 'repo' / 'nbs' / name, args)): print(f"    FAILED after reopening: {p}")
+    return not problems, msg + ('; saved, closed and reopened: ' + ('clean' if not problems else f'{len(problems)} problems'))
 
 
 def run(args) -> int:
@@ -251,6 +303,7 @@ def run(args) -> int:
     if not Path(chromium).exists(): raise FileNotFoundError(f"chromium not found ({args.chromium}); install Debian's: apt-get install chromium")
     args.out.mkdir(parents=True, exist_ok=True)
     tmp, before = Path(tempfile.mkdtemp(prefix='mss_browser_check_')), git_state()
+    args.tmp = tmp
     lab = chrome = None
     try:
         (tmp / 'repo' / 'nbs').mkdir(parents=True)
@@ -265,11 +318,14 @@ def run(args) -> int:
         lab_port, cdp_port = free_port(), free_port()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
         env.pop('IN_TEST', None)
+        env['JUPYTER_DATA_DIR'] = str(tmp / 'data')                # notebook signatures (trust) of this check only
         lab = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ip=127.0.0.1', f'--port={lab_port}',
                                 "--ServerApp.token=", "--ServerApp.password=", f'--ServerApp.root_dir={tmp}', '--expose-app-in-browser',
-                                f'--LabApp.user_settings_dir={settings}', f'--LabApp.workspaces_dir={tmp / "workspaces"}'],
+                                f'--LabApp.user_settings_dir={settings}', f'--LabApp.workspaces_dir={tmp / "workspaces"}',
+                                '--ContentsManager.pre_save_hook=nbdev.clean.clean_jupyter',    # what nbdev-install-hooks installs
+                                '--ServerApp.jpserver_extensions=mss_pose.save_hook=True'],     # and the README's extension
                                cwd=tmp, env=env, stdout=open(tmp / 'lab.log', 'w'), stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(f'http://127.0.0.1:{lab_port}/api/status', 120, 'jupyter lab')
+        wait_http(f'http://127.0.0.1:{lab_port}/api/status', 300, 'jupyter lab')
         chrome = subprocess.Popen([chromium, '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars',
                                    f'--remote-debugging-port={cdp_port}', '--remote-allow-origins=*', f'--user-data-dir={tmp / "chrome"}',
                                    f'--window-size={args.width},{args.height}', 'about:blank'],
