@@ -26,7 +26,7 @@ Every figure needs a quiet machine: any other process slows the parts unevenly. 
 speed, and no figure of it is quoted anywhere. Writes a table and benchmarks/results/profile_predict.json.
 """
 from __future__ import annotations
-import argparse, contextlib, importlib.util, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, warnings
 from collections import defaultdict
 from pathlib import Path
 import numpy as np
@@ -37,6 +37,7 @@ from mss_pose.heatmaps import HeatmapCodec
 from mss_pose.images import apply_affine, invert_affine
 from mss_pose.inference import crop_image, load_image, load_model, normalise_crops, predict_paths, read_checkpoint, refine_boxes
 from mss_pose.export import ENGINES, export_onnx, load_engine
+warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)   # fastai, on import (as the CLI does)
 from mss_pose.learner import cpu_summary
 
 ROOT = Path(__file__).resolve().parents[1]

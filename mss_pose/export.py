@@ -48,7 +48,7 @@ def _trace(model: nn.Module) -> bytes:
     f = io.BytesIO()
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
-        warnings.filterwarnings('ignore', 'You are using the legacy TorchScript-based ONNX export', DeprecationWarning)
+        warnings.filterwarnings('ignore', category=DeprecationWarning)      # the legacy exporter announcing its end
         torch.onnx.export(FinalHeatmaps(model).eval(), (torch.zeros(1, 3, S, S),), f, input_names=['images'], output_names=['heatmaps'],
                           dynamic_axes={'images': {0: 'batch'}, 'heatmaps': {0: 'batch'}}, opset_version=OPSET, dynamo=False)
     return f.getvalue()
