@@ -14,7 +14,7 @@ import mss_pose
 
 # %% auto #0
 __all__ = ['sample_dir', 'dataset_format', 'read_records', 'default_n_valid', 'check_box', 'parse_overrides', 'train_config',
-           'train', 'evaluate', 'predict', 'get_data', 'main']
+           'train', 'evaluate', 'predict', 'export', 'get_data', 'main']
 
 # %% ../nbs/12_cli.ipynb #ce35f42b
 def sample_dir() -> Path:
@@ -262,6 +262,30 @@ def _results(args, cfg, sch: dict, dls, n_train: int, n_valid: int, init: dict |
                 **{**sch, 'amp': amp}, init=args.init, total_epochs=sch['prior_epochs'] + sch['epochs'] + sch['finetune_epochs'], n_train=n_train, n_valid=n_valid,
                 baseline=not (cfg.ms_supervision or cfg.regression), cpu=cpu_summary(), minutes=round((time.time() - t0) / 60, 1))
 
+# %% ../nbs/12_cli.ipynb #c22a0b02
+def _clock(s: float) -> str: return f"{int(s // 60)}:{int(s % 60):02d}"
+
+def _progress(chunks: list, # work, done in this order
+              sizes: list[int], # images in each chunk
+              file=None, # where the bar goes; None: stderr
+             ):
+    "Yield `chunks`; after each, redraw '[####----] done/total images, elapsed, left' on `file`, only if it is a terminal."
+    f = file or sys.stderr
+    show, total, done, t0 = getattr(f, 'isatty', lambda: False)(), sum(sizes), 0, time.perf_counter()
+    def draw():
+        el = time.perf_counter() - t0
+        bar = '#' * (30 * done // max(total, 1))
+        left = f", about {_clock(el / done * (total - done))} left" if 0 < done < total else ''
+        f.write(f"\r[{bar:-<30}] {done}/{total} images, {_clock(el)}{left}".ljust(80)); f.flush()
+    try:
+        if show: draw()
+        for c, n in zip(chunks, sizes):
+            yield c
+            done += n
+            if show: draw()
+    finally:
+        if show: f.write('\n'); f.flush()
+
 # %% ../nbs/12_cli.ipynb #36dda534
 def _image_files(root: Path) -> list[Path]:
     "Image files of a folder (or of its `images/`), sorted by name."
@@ -280,12 +304,12 @@ def _unreadable(paths: list[Path]) -> dict[Path, str]:
     return bad
 
 def _predict_all(model, paths, boxes=None, bs=16, flip=True):
-    "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar over chunks of images."
+    "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar (on a terminal) over chunks of images."
     import numpy as np
-    from fastprogress.fastprogress import progress_bar
-    from mss_pose.inference import predict_paths
+    from mss_pose.inference import predict_paths, model_device
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
-    res = [predict_paths(model, paths[c], bs=bs, flip=flip, boxes=None if boxes is None else boxes[c]) for c in progress_bar(chunks)]
+    res = [predict_paths(model, paths[c], bs=bs, flip=flip, device=model_device(model), boxes=None if boxes is None else boxes[c])
+           for c in _progress(chunks, [len(paths[c]) for c in chunks])]
     return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
 def _entry(image: str, kps, scores, **ids) -> dict:
@@ -326,10 +350,10 @@ def _pck_tables(recs, kps, js) -> float:
 
 def evaluate(args) -> dict:
     "Predict every image (or person) of a dataset, write JSON in original pixels, print PCK when labels exist."
-    from mss_pose.inference import load_model
+    from mss_pose.export import load_engine
     from mss_pose.readers import split_records
     from mss_pose.images import person_box
-    model = load_model(args.checkpoint); js = model.cfg.js
+    model = load_engine(args.checkpoint, args.engine); js = model.cfg.js
     data = Path(args.data) if args.data is not None else sample_dir()
     if args.format == 'lsp' and not (data / 'joints.mat').exists():
         recs, images = None, _image_files(data)
@@ -367,9 +391,9 @@ def _draw(path: Path, people: list, js, min_score: float, out: Path) -> Path:
 
 def predict(args) -> dict:
     "Predict skeletons on images (whole, or one person per box), save pictures and a JSON of joints in original pixels."
-    from mss_pose.inference import load_model
+    from mss_pose.export import load_engine
     from mss_pose.images import crop_box
-    model = load_model(args.checkpoint); js = model.cfg.js
+    model = load_engine(args.checkpoint, args.engine); js = model.cfg.js
     bad = _unreadable(args.images)
     todo = [(p, n, b) for p, bs in zip(args.images, args.person_boxes or [[None]] * len(args.images)) if p not in bad
             for n, b in enumerate(bs)]                                     # (image, person, box or None)
@@ -384,9 +408,18 @@ def predict(args) -> dict:
     print(f"wrote {len(people)} picture{'s' * (len(people) != 1)} and predictions.json to {out}" + (f"; {len(bad)} images skipped" if bad else ''))
     return dict(n=len(todo), out=str(out), skipped=[str(p) for p in bad])
 
+# %% ../nbs/12_cli.ipynb #c22a0b05
+def export(args) -> dict:
+    "Write a checkpoint's network (its final heatmaps) as a self-describing ONNX model."
+    from mss_pose.export import export_onnx
+    out = export_onnx(args.checkpoint, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return dict(out=str(out))
+
 # %% ../nbs/12_cli.ipynb #7e634e54
 _PRESETS = ('tiny', 'small', 'hg2', 'hg8')    # `mss_pose.model.PRESETS`, named here so that parsing needs no torch (a test checks)
 _DATASETS = ('lspet', 'lsp', 'mpii', 'coco')  # `mss_pose.datasets.DATASETS`, likewise
+_ENGINES = ('torch', 'onnxruntime')            # `mss_pose.export.ENGINES`, likewise
 _COUNT, _POSITIVE = _int_at_least(0), _int_at_least(1)
 
 def _data_args(q: argparse.ArgumentParser):
@@ -430,7 +463,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message): self.exit(2, f"mss_pose: error: {message}\n")
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser('mss_pose', description='MSS-Net human pose estimation: get data, train, evaluate, predict.')
+    p = _Parser('mss_pose', description='MSS-Net human pose estimation: get data, train, evaluate, predict, export.')
     sub = p.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('train', help='train MSS-Net or the stacked-hourglass baseline'); _data_args(t); _train_args(t)
     e = sub.add_parser('eval', help='predict a dataset, write JSON, print PCK tables'); _data_args(e)
@@ -448,6 +481,10 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--checkpoint', default=None, help='OUT/mss_pose.pth or OUT/models/*.pth of `train` (default: the shipped weights)')
         c.add_argument('--no-flip', action='store_true', help='skip the flip test')
         c.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be read (after writing the output)')
+        c.add_argument('--engine', default=None, choices=_ENGINES, help='what runs the network (default: onnxruntime for a .onnx checkpoint, else torch)')
+    x = sub.add_parser('export', help='write a checkpoint as an ONNX model (final heatmaps, dynamic batch, config as metadata)')
+    x.add_argument('--checkpoint', default=None, help='the .pth checkpoint to export (default: the shipped weights)')
+    x.add_argument('--out', default='model.onnx', help='ONNX file to write')
     return p
 
 # %% ../nbs/12_cli.ipynb #de8af0b1
@@ -514,6 +551,7 @@ def _resumed_flags(args):
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
     if args.cmd == 'data': return                                    # `get_dataset` checks its own input
+    if args.cmd == 'export': _writable(Path(args.out), folder=False); return
     if args.cmd == 'predict':
         args.images = list(dict.fromkeys(args.images))
         args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)
@@ -560,7 +598,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)           # fastai, on import
             warnings.filterwarnings('ignore', r"Saved file doesn't contain an optimizer state", UserWarning)  # best.pth, by design
-            res = {'train': train, 'eval': evaluate, 'predict': predict, 'data': get_data}[args.cmd](args)
+            res = {'train': train, 'eval': evaluate, 'predict': predict, 'data': get_data, 'export': export}[args.cmd](args)
     except (OSError, ValueError, KeyError, FloatingPointError) as e:
         print(f"mss_pose: error: {_one_line(e)}", file=sys.stderr); sys.exit(2)
     if args.cmd in ('eval', 'predict') and args.strict and res['skipped']:

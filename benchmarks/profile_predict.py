@@ -1,0 +1,166 @@
+"""Where the time of a whole `mss_pose predict`/`eval` run goes, per engine and thread count.
+
+    python benchmarks/profile_predict.py                      # the last 200 LSPET images (as cli_speed.py), 1 and 2 threads, every engine installed
+    python benchmarks/profile_predict.py --data mss_pose/sample --images 20 --threads 1 --out /tmp/p.json   # does it run?
+
+For each engine (`torch`; `onnxruntime` when installed, on an .onnx file exported once beforehand) and each thread
+count, prediction with its default settings (whole image, flip test, DARK decoding, a second pass around the first
+pass's joints: `mss_pose.inference.predict_paths`) is taken apart, in its own order, into:
+
+- start-up: a fresh Python process that imports `mss_pose.cli` and loads the engine (`load_engine`), as a command pays it;
+- decode: reading and decoding the image files (twice: the second pass reads the images again);
+- crop: warping and normalising the crops of both passes;
+- first pass, second pass: the network on the unflipped crops;
+- flip: the network on the mirrored crops of both passes, and the average (separate calls here; prediction sends
+  both halves in one batch of 2B);
+- heatmaps: decoding the heatmaps, mapping back to original pixels, and the second pass's boxes;
+- other: a real `predict_paths` run on the same images, engine and threads, minus the sum of the parts above (Python,
+  the DataLoader, the batched flip's difference). The replica's keypoints are checked against the real run's.
+
+It also states the compute limit: GFLOP per image (`torch.utils.flop_counter` on one forward pass, times the passes
+and the flip), the GFLOP/s a 3x3 convolution of the model's width at its heatmap size reaches on this CPU (the bulk
+of the network's work), and the GFLOP/s each engine reaches on the whole network.
+
+Every figure needs a quiet machine: any other process slows the parts unevenly. So far this was only checked to run
+(20 sample images, 1 thread, on a 2-core machine busy with two training runs, 2026-12-02): that run says nothing about
+speed, and no figure of it is quoted anywhere. Writes a table and benchmarks/results/profile_predict.json.
+"""
+from __future__ import annotations
+import argparse, contextlib, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, warnings
+from collections import defaultdict
+from pathlib import Path
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from mss_pose.heatmaps import HeatmapCodec
+from mss_pose.images import apply_affine, invert_affine
+from mss_pose.inference import crop_image, load_image, load_model, normalise_crops, predict_paths, read_checkpoint, refine_boxes
+from mss_pose.export import ENGINES, export_onnx, load_engine
+warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)   # fastai, on import (as the CLI does)
+from mss_pose.learner import cpu_summary
+
+ROOT = Path(__file__).resolve().parents[1]
+LSPET = ROOT / '..' / 'shared' / 'data' / 'lspet'
+PARTS = ('decode', 'crop', 'first pass', 'second pass', 'flip', 'heatmaps')
+
+def image_paths(data: Path, n: int) -> list[Path]:
+    "The last `n` images (by name) of an LSP folder or a folder of images."
+    d = data / 'images' if (data / 'images').is_dir() else data
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))[-n:]
+    if len(files) < n: sys.exit(f"{d} holds {len(files)} images, fewer than --images {n}")
+    return files
+
+def startup(model_file: Path, engine: str, threads: int) -> float:
+    "Wall-clock seconds of a fresh process importing the CLI and loading the engine."
+    code = (f"import torch; torch.set_num_threads({threads}); import mss_pose.cli; from mss_pose.export import load_engine; "
+            f"load_engine({str(model_file)!r}, {engine!r}, {'cpu' if engine == 'torch' else None!r})")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, '-c', code], check=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads)})
+    return time.perf_counter() - t
+
+def replica(model, paths: list[Path], bs: int) -> tuple[dict, np.ndarray]:
+    "`predict_paths`'s work, part by part: seconds per part, and the keypoints (N, J, 2)."
+    cfg, times = model.cfg, defaultdict(float)
+    S, fi = cfg.in_size, torch.as_tensor(np.asarray(cfg.js.flip_index))
+    codec = HeatmapCodec((S, S), method='dark')
+    @contextlib.contextmanager
+    def part(name):
+        t = time.perf_counter(); yield; times[name] += time.perf_counter() - t
+    boxes = None
+    for name in ('first pass', 'second pass'):
+        kps, scores = [], []
+        for i in range(0, len(paths), bs):
+            with part('decode'): imgs = [load_image(p) for p in paths[i:i + bs]]
+            with part('crop'):
+                crops, Ms = zip(*[crop_image(im, None if boxes is None else boxes[i + j], S) for j, im in enumerate(imgs)])
+                x = normalise_crops(np.stack(crops))
+            with torch.no_grad():
+                with part(name): hm = model(x).final.float()
+                with part('flip'): hm = (hm + model(x.flip(-1)).final.float().flip(-1)[:, fi]) / 2
+            with part('heatmaps'):
+                k, s = codec.decode(hm)
+                kps.append(apply_affine(k.numpy(), invert_affine(np.stack(Ms)))); scores.append(s.numpy())
+        kps, scores = np.concatenate(kps), np.concatenate(scores)
+        if not cfg.person_pad: break
+        if name == 'first pass':
+            with part('heatmaps'): boxes = refine_boxes(kps, scores, cfg.person_pad)
+    return dict(times), kps
+
+def gflop_per_forward(model: nn.Module, S: int) -> float:
+    "GFLOP (multiply and add counted apart) of one forward pass of one S x S image."
+    with FlopCounterMode(display=False) as fc, torch.no_grad(): model(torch.zeros(1, 3, S, S))
+    return fc.get_total_flops() / 1e9
+
+def conv_gflops(channels: int, size: int, batch: int = 8, iters: int = 10) -> float:
+    "GFLOP/s of a 3x3 convolution, `channels` in and out, on `batch` maps of `size` px (median of `iters`)."
+    conv, x = nn.Conv2d(channels, channels, 3, padding=1).eval(), torch.randn(batch, channels, size, size)
+    times = []
+    with torch.no_grad():
+        for i in range(iters + 2):
+            t = time.perf_counter(); conv(x); times.append(time.perf_counter() - t)
+    return 2 * channels * channels * 9 * size * size * batch / statistics.median(times[2:]) / 1e9
+
+def profile(model_file: Path, engine: str, threads: int, paths: list[Path], bs: int, gflop_fwd: float, n_fwd: int) -> dict:
+    "One row of the table: every part of a run on `engine` with `threads` threads."
+    torch.set_num_threads(threads)
+    model = load_engine(model_file, engine, 'cpu' if engine == 'torch' else None, threads)
+    predict_paths(model, paths[:2], bs=bs, device='cpu')                     # warm-up: first calls allocate and plan
+    t = time.perf_counter(); kps, _ = predict_paths(model, paths, bs=bs, device='cpu'); whole = time.perf_counter() - t
+    parts, kr = replica(model, paths, bs)
+    if (d := float(np.linalg.norm(kr - kps, axis=-1).max())) > 0.5: raise RuntimeError(f"the replica's keypoints are {d:.2f} px off {engine}'s")
+    fwd = sum(parts.get(k, 0) for k in ('first pass', 'second pass', 'flip'))
+    return dict(engine=engine, threads=threads, cpu=cpu_summary(), startup_s=startup(model_file, engine, threads),
+                **{f'{k}_s': parts.get(k, 0.) for k in PARTS}, other_s=whole - sum(parts.values()), run_s=whole,
+                img_s=len(paths) / whole, network_gflops=gflop_fwd * n_fwd * len(paths) / fwd)
+
+def table(rows: list[dict], n: int) -> str:
+    "The rows as a text table: seconds of each part, and the run's images/s."
+    cols = ['startup', *PARTS, 'other', 'run']
+    head = f"{'engine':12}{'thr':>4}" + ''.join(f"{c:>12}" for c in cols) + f"{'img/s':>8}{'net GFLOP/s':>13}"
+    lines = [head] + [f"{r['engine']:12}{r['threads']:>4}" + ''.join(f"{r[c + '_s']:>12.2f}" for c in cols)
+                      + f"{r['img_s']:>8.2f}{r['network_gflops']:>13.1f}" for r in rows]
+    return '\n'.join(lines) + f"\n(seconds for {n} images; start-up once per command)"
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--data', type=Path, default=LSPET, help='LSP folder or folder of images (default: LSPET)')
+    p.add_argument('--images', type=int, default=200, help='the last N images of --data')
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    p.add_argument('--engines', nargs='+', default=None, choices=ENGINES, help='default: torch, and onnxruntime when installed')
+    p.add_argument('--checkpoint', default=None, help='a .pth checkpoint (default: the shipped one)')
+    p.add_argument('--bs', type=int, default=16, help='batch size, as the CLI\'s --bs')
+    p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results' / 'profile_predict.json')
+    a = p.parse_args(argv)
+    engines = a.engines or [e for e in ENGINES if e == 'torch' or importlib.util.find_spec(e)]
+    paths, load = image_paths(a.data, a.images), os.getloadavg()[0]
+    ck = read_checkpoint(a.checkpoint)
+    cfg = ck['cfg']
+    n_fwd = (2 if cfg.person_pad else 1) * 2                                 # passes, each with the flip test
+    torch.set_num_threads(1)
+    gflop_fwd = gflop_per_forward(load_model(ck['path'], 'cpu'), cfg.in_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {'torch': ck['path'], 'onnxruntime': export_onnx(ck['path'], Path(tmp) / 'model.onnx') if 'onnxruntime' in engines else None}
+        conv = {}
+        rows = []
+        for t in a.threads:
+            torch.set_num_threads(t)
+            conv[t] = conv_gflops(cfg.n_feats, cfg.out_size)
+            rows += [profile(files[e], e, t, paths, a.bs, gflop_fwd, n_fwd) for e in engines]
+    torch.set_num_threads(max(a.threads))
+    res = dict(cpu=cpu_summary(), load_average_before=load, torch=torch.__version__,
+               onnxruntime=importlib.import_module('onnxruntime').__version__ if 'onnxruntime' in engines else None,
+               checkpoint=ck['path'].name, in_size=cfg.in_size, n_images=len(paths), data=str(a.data), bs=a.bs,
+               gflop_per_forward=gflop_fwd, forwards_per_image=n_fwd, gflop_per_image=gflop_fwd * n_fwd,
+               conv3x3_gflops={str(t): v for t, v in conv.items()}, conv3x3=f"{cfg.n_feats} -> {cfg.n_feats} channels, {cfg.out_size} px, batch 8",
+               rows=rows)
+    print(f"{res['cpu']}; load average {load:.2f} before; {cfg.in_size} px, {gflop_fwd:.2f} GFLOP per forward pass, "
+          f"{n_fwd} per image: {gflop_fwd * n_fwd:.2f} GFLOP per image")
+    print('3x3 convolution GFLOP/s: ' + ', '.join(f"{v:.1f} on {t} thread{'s' * (t > 1)}" for t, v in conv.items()))
+    print(table(rows, len(paths)))
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(res, indent=1) + '\n')
+    print(f"wrote {a.out}")
+    return res
+
+if __name__ == '__main__': main()

@@ -1,0 +1,125 @@
+"Tests of mss_pose.export and the CLI's `export` and `--engine`: ONNX export with metadata, ONNX Runtime against PyTorch, a missing extra."
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import mss_pose
+from mss_pose.cli import _ENGINES, main
+from mss_pose.export import ENGINES, OnnxEngine, export_onnx, load_engine, onnx_meta
+from mss_pose.inference import predict_paths, read_checkpoint, save_checkpoint
+from mss_pose.model import MSSConfig, MSSNet
+
+SAMPLE = Path(mss_pose.__file__).parent / 'sample'
+NO_EXTRA = 'needs the {} package, which is not installed: pip install "mss_pose[onnx]"'
+
+
+def run(capsys, *argv):
+    "Exit status, stdout and stderr of `main(argv)`."
+    try: code = main([str(a) for a in argv])
+    except SystemExit as e: code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "A random tiny model (two passes: it has a person box rule) and its checkpoint."
+    torch.manual_seed(0)
+    model = MSSNet(MSSConfig.preset('tiny', joint_set='lsp', in_size=64, person_pad=1.4)).eval()
+    return model, save_checkpoint(model, tmp_path_factory.mktemp('tiny') / 'tiny.pth', meta={'note': 'random init'})
+
+
+@pytest.fixture(scope='module')
+def shipped(tmp_path_factory):
+    "The shipped checkpoint, exported once."
+    return export_onnx(None, tmp_path_factory.mktemp('shipped') / 'mss_small_lsp.onnx')
+
+
+def test_cli_names_the_engines_without_torch():
+    assert _ENGINES == ENGINES
+
+
+def test_tiny_export_round_trip(tiny, tmp_path):
+    model, ck = tiny
+    f = export_onnx(ck, tmp_path / 'a' / 'tiny.onnx')
+    info = onnx_meta(f)
+    assert (info['cfg'], info['in_size'], info['checkpoint'], info['meta']['note']) == (model.cfg, 64, 'tiny.pth', 'random init')
+    assert info['mss_pose_version'] == mss_pose.__version__
+    eng = OnnxEngine(f)
+    for B in (1, 5):                                                      # dynamic batch axis
+        x = torch.randn(B, 3, 64, 64)
+        with torch.no_grad(): want = model(x).final
+        assert torch.allclose(eng(x).final, want, atol=1e-4)
+
+
+def test_shipped_export_is_self_describing(shipped):
+    ck = read_checkpoint()
+    info = onnx_meta(shipped)
+    assert (info['cfg'], info['meta'], info['in_size']) == (ck['cfg'], json.loads(json.dumps(ck['meta'])), ck['cfg'].in_size)
+    m = onnx.load(str(shipped))
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+    S, J = ck['cfg'].in_size, ck['cfg'].J
+    assert ([i.name for i in m.graph.input], dims(m.graph.input[0])) == (['images'], ['batch', 3, S, S])
+    assert ([o.name for o in m.graph.output], dims(m.graph.output[0])) == (['heatmaps'], ['batch', J, S // 4, S // 4])
+    assert {p.key for p in m.metadata_props} >= {'cfg', 'meta', 'in_size', 'input', 'output', 'checkpoint', 'mss_pose_version'}
+
+
+def test_onnxruntime_keypoints_match_torch_on_the_sample(shipped):
+    "The whole pipeline (two passes, flip test, DARK decoding, mapping back) on all 40 sample images, both engines."
+    paths = sorted((SAMPLE / 'images').glob('*.jpg'))
+    k_t, s_t = predict_paths(load_engine(None, 'torch', 'cpu'), paths, device='cpu')
+    k_o, s_o = predict_paths(load_engine(shipped), paths)
+    assert len(paths) == 40 and k_o.shape == k_t.shape == (40, 14, 2)
+    assert np.linalg.norm(k_o - k_t, axis=-1).max() < 0.5
+    assert np.abs(s_o - s_t).max() < 1e-3
+
+
+def test_cli_export_then_eval_on_either_engine(capsys, tiny, tmp_path):
+    _, ck = tiny
+    code, out, err = run(capsys, 'export', '--checkpoint', ck, '--out', tmp_path / 'm.onnx')
+    assert (code, err) == (0, '') and out.startswith(f"wrote {tmp_path / 'm.onnx'} (")
+    preds = {}
+    for name, flags in (('torch', ['--checkpoint', ck]), ('ort_pth', ['--checkpoint', ck, '--engine', 'onnxruntime']),
+                        ('ort_onnx', ['--checkpoint', tmp_path / 'm.onnx'])):       # a .onnx file defaults to onnxruntime
+        assert run(capsys, 'eval', *flags, '--out', tmp_path / f'{name}.json')[0] == 0
+        preds[name] = np.array([p['joints'] for p in json.loads((tmp_path / f'{name}.json').read_text())['predictions']])
+    for name in ('ort_pth', 'ort_onnx'): assert np.abs(preds[name] - preds['torch'])[..., :2].max() < 0.5, name
+
+
+@pytest.mark.parametrize('argv, msg', [
+    (['eval', '--engine', 'torch', '--checkpoint', '{onnx}'], '{onnx} is an ONNX model: it runs on the onnxruntime engine, not torch'),
+    (['eval', '--checkpoint', '{bad}'], 'could not read ONNX model {bad}: '),
+    (['export', '--checkpoint', '{missing}'], 'no checkpoint file at {missing}'),
+    (['export', '--checkpoint', '{onnx}'], 'could not read checkpoint {onnx}: not a torch file, or corrupt or truncated'),
+    (['export', '--out', '{dir}'], '--out {dir} is a folder; pass a file name'),
+])
+def test_bad_requests_are_one_line(capsys, tiny, tmp_path, argv, msg):
+    names = dict(onnx=export_onnx(tiny[1], tmp_path / 'm.onnx'), bad=tmp_path / 'bad.onnx', missing=tmp_path / 'no.pth', dir=tmp_path)
+    names['bad'].write_text('not a model')
+    argv = [a.format(**names) for a in argv]
+    if '--out' not in argv: argv += ['--out', str(tmp_path / ('o.onnx' if argv[0] == 'export' else 'o.json'))]
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, '') and err.startswith(f"mss_pose: error: {msg.format(**names)}") and err.count('\n') == 1, err
+
+
+@pytest.mark.parametrize('module, argv', [
+    ('onnxruntime', ['eval', '--engine', 'onnxruntime', '--out', 'o.json']),
+    ('onnxruntime', ['predict', str(SAMPLE / 'images' / 'im07961.jpg'), '--engine', 'onnxruntime', '--out', 'pics']),
+    ('onnx', ['export', '--out', 'm.onnx']),
+])
+def test_missing_extra_is_one_line(capsys, monkeypatch, tiny, tmp_path, module, argv):
+    monkeypatch.setitem(sys.modules, module, None)                         # `import onnxruntime` now raises ImportError
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv, '--checkpoint', tiny[1])
+    what = 'the onnxruntime engine' if module == 'onnxruntime' else 'ONNX export'
+    assert (code, out, err) == (2, '', f"mss_pose: error: {what} {NO_EXTRA.format(module)}\n")
+    assert list(tmp_path.iterdir()) == []                                  # refused before anything is written
+
+
+def test_onnxruntime_engine_runs_on_the_cpu_only(tiny):
+    with pytest.raises(ValueError, match='the onnxruntime engine runs on the CPU, not cuda'): load_engine(tiny[1], 'onnxruntime', 'cuda')
