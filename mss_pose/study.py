@@ -72,5 +72,7 @@ def plot_seeds(study: dict, # from `read_study`
         m, sd = summ[v]['mean'], summ[v]['sd']
         ax.errorbar(i + 0.18, m, yerr=0 if math.isnan(sd) else sd, fmt='_', color='k', ms=14, capsize=3, lw=1.2)
     ax.set_xticks(range(len(vs)), [(labels or {}).get(v, v) for v in vs], fontsize=8)
-    ax.set(ylabel=metric, xlim=(-0.5, len(vs) - 0.3)); ax.legend(fontsize=7, loc='best'); ax.grid(axis='y', alpha=0.3)
+    ys = [r[metric] for v in vs for r in study[v].values()]
+    mid, half = (max(ys) + min(ys)) / 2, max((max(ys) - min(ys)) * 0.65, 0.03)   # at least 6 points tall: small gaps look small
+    ax.set(ylabel=metric, xlim=(-0.5, len(vs) - 0.3), ylim=(mid - half, mid + half)); ax.legend(fontsize=7, loc='best'); ax.grid(axis='y', alpha=0.3)
     return ax
