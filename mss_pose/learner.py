@@ -104,7 +104,7 @@ class SaveBest(TrackerCallback):
 
 class StopOnNonFinite(Callback):
     "Stop training at the first NaN or infinite training loss, before its step: nothing after the last good epoch is saved."
-    order = 0
+    order = MixedPrecision.order + 1   # after autocast exits in `after_loss`: raising before it left bf16 autocast on in the process
     def after_loss(self):
         if not self.training or torch.isfinite(self.learn.loss).all(): return
         n = epochs_done(self.learn) - 1                              # the epochs before this one, all finite

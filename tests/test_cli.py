@@ -8,18 +8,11 @@ from mss_pose.cli import _PRESETS, main, parse_overrides, sample_dir
 from mss_pose.images import image_size
 from mss_pose.inference import save_checkpoint
 from mss_pose.model import PRESETS, MSSConfig, MSSNet
+from helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / 'mss_pose' / 'sample'
 IMGS = sorted((SAMPLE / 'images').glob('*.jpg'))
-
-
-def run(capsys, *argv):
-    "Exit status, stdout and stderr of `main(argv)`."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def tiny_model(joint_set: str) -> MSSNet:

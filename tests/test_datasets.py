@@ -5,22 +5,15 @@ import numpy as np
 import pytest
 import scipy.io as sio
 import mss_pose.datasets as ds
-from mss_pose.cli import _DATASETS, main
+from mss_pose.cli import _DATASETS
 from mss_pose.readers import read_coco, read_lsp, read_mpii
 from data_paths import LSPET, need_lspet
+from helpers import run
 
 SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
 IMGS = sorted((SAMPLE / 'images').glob('*.jpg'))
 J = sio.loadmat(SAMPLE / 'joints.mat')['joints']                   # (14, 3, 40), LSPET's layout
 J_LSP = np.concatenate([J[:, :2], 1 - J[:, 2:]], 1).transpose(1, 0, 2)   # the same joints as LSP stores them
-
-
-def run(capsys, *argv):
-    "Exit status, stdout and stderr of `mss_pose ARGV`."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @contextlib.contextmanager

@@ -5,25 +5,17 @@ import numpy as np, pytest, torch
 from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 import mss_pose.learner as L
-from mss_pose.cli import main
 from mss_pose.data import pose_dataloaders
 from mss_pose.inference import predict_image
 from mss_pose.learner import fit_mss, mss_learner, resume
 from mss_pose.masking import KeypointMask
 from mss_pose.model import MSSConfig, MSSNet
 from mss_pose.readers import read_lsp, split_records
+from helpers import run
 
 SAMPLE = Path(__file__).resolve().parents[1] / 'mss_pose' / 'sample'
 TINY_DATA = ['--limit', '16', '--n-valid', '8', '--bs', '8']                      # 2 batches an epoch: seconds
 TINY = ['--preset', 'tiny', *TINY_DATA]
-
-
-def run(capsys, *argv):
-    "Exit status, stdout and stderr of `main(argv)`."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def cli(*argv, **kw):
@@ -162,6 +154,7 @@ def test_lr_inf_and_a_diverging_run_on_the_command_line(capsys, tmp_path):
     assert run(capsys, 'train', '--lr', 'inf', '--out', tmp_path / 'a')[::2] == (2, "mss_pose: error: argument --lr: expected a finite number > 0, got 'inf'\n")
     code, _, err = run(capsys, 'train', *TINY, '--epochs', '2', '--workers', '0', '--lr', '1e30', '--out', tmp_path / 'b')
     assert code == 2 and err.startswith('mss_pose: error: the training loss is nan in epoch 1, batch 2: training stopped; no epoch had finished')
+    assert not torch.is_autocast_enabled('cpu')                        # the stop left no bf16 autocast region open behind it
     assert len(err.splitlines()) == 1 and not (tmp_path / 'b' / 'mss_pose.pth').exists() and not (tmp_path / 'b' / 'models' / 'best.pth').exists()
 
 
