@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mss_pose.cli import _PRESETS, main, parse_overrides, sample_dir
+from mss_pose.cli import _PRESETS, parse_overrides, sample_dir
 from mss_pose.images import image_size
 from mss_pose.inference import save_checkpoint
 from mss_pose.model import PRESETS, MSSConfig, MSSNet
