@@ -256,7 +256,9 @@ def reopen(cdp: CDP, lab_port: int, name: str, saved: Path, args) -> list[str]:
     problems = []
     if without_outputs(saved) != without_outputs(REPO / 'nbs' / name):
         problems.append('the saved notebook differs from the committed one in more than its outputs (is the nbdev save hook on?)')
-    if WIDGET_VIEW in saved.read_text(encoding='utf-8'): problems.append('the saved notebook holds widget views (is mss_pose.save_hook on?)')
+    outputs = [o for c in json.loads(saved.read_text(encoding='utf-8'))['cells'] for o in c.get('outputs', [])]
+    if any(WIDGET_VIEW in o.get('data', {}) for o in outputs):              # in an output, not in code that names the type
+        problems.append('the saved notebook holds widget views (is mss_pose.save_hook on?)')
     cdp('Page.navigate', url=f'http://127.0.0.1:{lab_port}/lab/tree/repo/nbs/{name}?reset')
     cdp.poll(f"!!(window.jupyterapp && {NB} && {NB}.sessionContext && {NB}.sessionContext.kernelDisplayStatus === 'idle')",
              args.timeout, f'JupyterLab to reopen {name}')
