@@ -64,11 +64,16 @@ def needs(name: str) -> str | None:
     return f'mss-s{seed}' if v in FT else None
 
 
+def start_weights(name: str) -> Path:
+    "The final weights a fine-tune starts from (a run folder: gone in a fresh checkout, so its run must be trained again)."
+    return OUT / 'runs' / needs(name) / 'models' / 'last.pth'
+
+
 def commands(name: str) -> list[list[str]]:
     "The `mss_pose train` command of one run, then its `mss_pose eval` commands."
     v, seed = split(name)
     run, last = OUT / 'runs' / name, OUT / 'runs' / name / 'models' / 'last.pth'
-    flags = [*FT_FLAGS, *FT[v], '--init', str(OUT / 'runs' / needs(name) / 'models' / 'last.pth')] if v in FT else [*PROXY, *VARIANTS[v][0]]
+    flags = [*FT_FLAGS, *FT[v], '--init', str(start_weights(name))] if v in FT else [*PROXY, *VARIANTS[v][0]]
     train = ['mss_pose', 'train', '--data', DATA, *flags, '--seed', str(seed), '--out', str(run)]
     ev = [['mss_pose', 'eval', '--data', DATA, '--subset', 'valid', '--checkpoint', str(last), '--out', str(run / 'eval.json')]]
     if v in FT: ev.append(['mss_pose', 'eval', '--data', str(OCC), '--checkpoint', str(last), '--out', str(run / 'eval_occluded.json')])
@@ -188,7 +193,7 @@ def worker(todo: list[str], busy: set[str], failed: set[str]):
     "Run the first runnable name of `todo` (its start weights done), until none is left."
     while True:
         with _lock:
-            ready = [n for n in todo if n not in busy and (needs(n) is None or needs(n) in done())]
+            ready = [n for n in todo if n not in busy and (needs(n) is None or needs(n) in done() and start_weights(n).exists())]
             if not ready and not busy & set(map(needs, todo)): return
             if ready: todo.remove(name := ready[0]); busy.add(name)
         if not ready: time.sleep(30); continue
