@@ -1,12 +1,17 @@
-"""Whole-command time of the `mss_pose` CLI: `mss_pose --help`, and `mss_pose eval` on 200 LSPET images.
+"""Whole-command time of the `mss_pose` CLI: `mss_pose --help`, and `mss_pose eval` on 200 LSPET images, against mediapipe's.
 
-    python benchmarks/cli_speed.py                 # needs ../shared/data/lspet; --runs 3 for a steadier median
+    python benchmarks/cli_speed.py                 # needs ../shared/data/lspet and mediapipe's venv; --runs 3 for a steadier median
 
 `--help` is what start-up costs a user; `eval` is timed from the shell's view (process start to exit) on the last 200
 LSPET images (inside the held-out 1,000) with the shipped checkpoint and the flip test, twice: with their labels
 (`joints.mat`, so PCK tables too, which import fastai for the training metric) and as a bare folder of images
 (predictions only, no fastai). Each command runs in a fresh process with the environment of this one (so
-`PYTHONPATH` picks the checkout to measure). Writes benchmarks/results/cli_speed.json.
+`PYTHONPATH` picks the checkout to measure), once per `--threads` value as `OMP_NUM_THREADS` (torch's thread count).
+
+mediapipe's whole command is `benchmarks/vs_mediapipe.py --model mediapipe` on the same 200 images, in its own venv
+(`--mediapipe-python`, default /tmp/mpvenv/bin/python; see vs_mediapipe.py for how to make it): Python start-up,
+importing mediapipe, building its graph, the loop, and writing its predictions, as `mss_pose eval` writes its own. Its
+legacy API runs 1 inference thread whatever OMP_NUM_THREADS says. Writes benchmarks/results/cli_speed.json.
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
@@ -22,12 +27,17 @@ def command() -> list[str]:
     script = Path(sys.executable).parent / 'mss_pose'
     return [str(script)] if script.is_file() else [sys.executable, '-m', 'mss_pose.cli']
 
-def timed(argv: list[str], runs: int) -> list[float]:
+def cpu_name() -> str:
+    "The CPU's model name from /proc/cpuinfo, else what platform knows."
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+def timed(argv: list[str], runs: int, env: dict | None = None) -> list[float]:
     "Wall-clock seconds of each of `runs` runs of `argv`, which must succeed."
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        r = subprocess.run(argv, capture_output=True, text=True)
+        r = subprocess.run(argv, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - t)
         if r.returncode: raise RuntimeError(f"{' '.join(argv)} exited with {r.returncode}: {r.stderr[-2000:]}")
     return times
@@ -44,21 +54,32 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--images', type=int, default=200, help='LSPET images to evaluate')
     p.add_argument('--runs', type=int, default=2, help='runs of each command (the median is reported)')
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2], help="OMP_NUM_THREADS of each command's runs")
+    p.add_argument('--eval-flags', nargs='*', default=[], help='extra `mss_pose eval` flags (default: none, the default settings)')
+    p.add_argument('--mediapipe-python', default='/tmp/mpvenv/bin/python', help="mediapipe's venv Python ('' to leave mediapipe out)")
     p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'cli_speed.json'))
     a = p.parse_args(argv)
     if not LSPET.is_dir(): sys.exit(f"LSPET not found at {LSPET}")
-    cmd, rows = command(), {}
-    rows['help'] = timed(cmd + ['--help'], max(a.runs, 5))
+    cmd, rows, load = command(), {}, os.getloadavg()
     with tempfile.TemporaryDirectory() as d:
-        for labels in (True, False):
-            data = lspet_subset(Path(d) / f'lspet_{labels}', a.images, labels)
-            rows[f"eval_{'labels' if labels else 'images_only'}"] = timed(cmd + ['eval', '--data', str(data), '--out', str(Path(d) / 'p.json')], a.runs)
-    res = dict(command=' '.join(Path(c).name for c in cmd), n_images=a.images, cpu=platform.processor() or platform.machine(),
-               cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=len(os.sched_getaffinity(0)),
-               omp_num_threads=os.environ.get('OMP_NUM_THREADS'), torch=torch.__version__, load_average=os.getloadavg(),
+        data = {labels: lspet_subset(Path(d) / f'lspet_{labels}', a.images, labels) for labels in (True, False)}
+        for t in a.threads:
+            env = {**os.environ, 'OMP_NUM_THREADS': str(t)}
+            rows[f'help, {t} thr'] = timed(cmd + ['--help'], max(a.runs, 5), env)
+            for labels in (True, False):
+                rows[f"eval {'with labels' if labels else 'images only'}, {t} thr"] = timed(
+                    cmd + ['eval', '--data', str(data[labels]), '--out', str(Path(d) / 'p.json'), *a.eval_flags], a.runs, env)
+            if a.mediapipe_python: rows[f'mediapipe, {t} thr'] = timed(
+                [a.mediapipe_python, str(ROOT / 'benchmarks' / 'vs_mediapipe.py'), '--model', 'mediapipe', '--data', str(data[False]),
+                 '--n-valid', str(a.images), '--out', str(Path(d) / 'mp.json')], a.runs, env)
+    res = dict(command=' '.join(Path(c).name for c in cmd), eval_flags=a.eval_flags, n_images=a.images, cpu=cpu_name(),
+               cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=len(os.sched_getaffinity(0)), threads=a.threads,
+               torch=torch.__version__, load_average_before=load, load_average_after=os.getloadavg(),
                seconds={k: dict(median=statistics.median(v), runs=v) for k, v in rows.items()})
-    print(f"cpu: {res['cpu']}, capability {res['cpu_capability']}, {res['cores']} cores, load average {res['load_average'][0]:.1f}; torch {res['torch']}")
-    for k, v in res['seconds'].items(): print(f"{k:20}{v['median']:8.2f} s  (runs: {', '.join(f'{t:.2f}' for t in v['runs'])})")
+    print(f"cpu: {res['cpu']}, capability {res['cpu_capability']}, {res['cores']} cores, load average {load[0]:.1f}; torch {res['torch']}")
+    for k, v in res['seconds'].items():
+        ips = f"{a.images / v['median']:6.1f} images/s" if not k.startswith('help') else ''
+        print(f"{k:28}{v['median']:8.2f} s {ips}  (runs: {', '.join(f'{t:.2f}' for t in v['runs'])})")
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + '\n')
     print(f"wrote {out}")

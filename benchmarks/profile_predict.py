@@ -36,7 +36,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from mss_pose.heatmaps import HeatmapCodec
 from mss_pose.images import apply_affine, invert_affine
 from mss_pose.inference import crop_image, load_image, load_model, normalise_crops, predict_paths, read_checkpoint, refine_boxes
-from mss_pose.export import ENGINES, export_onnx, load_engine
+from mss_pose.export import export_onnx, load_engine
+from mss_pose.model import native_bf16
 warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)   # fastai, on import (as the CLI does)
 from mss_pose.learner import cpu_summary
 
@@ -51,10 +52,14 @@ def image_paths(data: Path, n: int) -> list[Path]:
     if len(files) < n: sys.exit(f"{d} holds {len(files)} images, fewer than --images {n}")
     return files
 
-def startup(model_file: Path, engine: str, threads: int) -> float:
+SPECS = {'MSSNet fp32': ('torch', None), 'torch fp32': ('torch', 'fp32'), 'torch bf16': ('torch', 'bf16'), 'onnxruntime': ('onnxruntime', 'auto')}
+# engine rows: (engine, precision); 'MSSNet fp32' is the bare model (what prediction ran on before the TorchEngine)
+
+def startup(model_file: Path, spec: str, threads: int) -> float:
     "Wall-clock seconds of a fresh process importing the CLI and loading the engine."
+    engine, prec = SPECS[spec]
     code = (f"import torch; torch.set_num_threads({threads}); import mss_pose.cli; from mss_pose.export import load_engine; "
-            f"load_engine({str(model_file)!r}, {engine!r}, {'cpu' if engine == 'torch' else None!r})")
+            f"load_engine({str(model_file)!r}, {engine!r}, {'cpu' if engine == 'torch' else None!r}, precision={prec!r})")
     t = time.perf_counter()
     subprocess.run([sys.executable, '-c', code], check=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads)})
     return time.perf_counter() - t
@@ -92,25 +97,27 @@ def gflop_per_forward(model: nn.Module, S: int) -> float:
     with FlopCounterMode(display=False) as fc, torch.no_grad(): model(torch.zeros(1, 3, S, S))
     return fc.get_total_flops() / 1e9
 
-def conv_gflops(channels: int, size: int, batch: int = 8, iters: int = 10) -> float:
-    "GFLOP/s of a 3x3 convolution, `channels` in and out, on `batch` maps of `size` px (median of `iters`)."
-    conv, x = nn.Conv2d(channels, channels, 3, padding=1).eval(), torch.randn(batch, channels, size, size)
+def conv_gflops(channels: int, size: int, dtype=torch.float32, batch: int = 8, iters: int = 10) -> float:
+    "GFLOP/s of a 3x3 convolution, `channels` in and out, on `batch` channels_last maps of `size` px in `dtype` (median of `iters`)."
+    conv = nn.Conv2d(channels, channels, 3, padding=1).eval().to(dtype, memory_format=torch.channels_last)
+    x = torch.randn(batch, channels, size, size, dtype=dtype).contiguous(memory_format=torch.channels_last)
     times = []
     with torch.no_grad():
         for i in range(iters + 2):
             t = time.perf_counter(); conv(x); times.append(time.perf_counter() - t)
     return 2 * channels * channels * 9 * size * size * batch / statistics.median(times[2:]) / 1e9
 
-def profile(model_file: Path, engine: str, threads: int, paths: list[Path], bs: int, gflop_fwd: float, n_fwd: int) -> dict:
-    "One row of the table: every part of a run on `engine` with `threads` threads."
+def profile(model_file: Path, spec: str, threads: int, paths: list[Path], bs: int, gflop_fwd: float, n_fwd: int) -> dict:
+    "One row of the table: every part of a run on the engine `spec` (a key of SPECS) with `threads` threads."
     torch.set_num_threads(threads)
-    model = load_engine(model_file, engine, 'cpu' if engine == 'torch' else None, threads)
+    engine, prec = SPECS[spec]
+    model = load_engine(model_file, engine, 'cpu' if engine == 'torch' else None, threads, precision=prec)
     predict_paths(model, paths[:2], bs=bs, device='cpu')                     # warm-up: first calls allocate and plan
     t = time.perf_counter(); kps, _ = predict_paths(model, paths, bs=bs, device='cpu'); whole = time.perf_counter() - t
     parts, kr = replica(model, paths, bs)
-    if (d := float(np.linalg.norm(kr - kps, axis=-1).max())) > 0.5: raise RuntimeError(f"the replica's keypoints are {d:.2f} px off {engine}'s")
+    if (d := float(np.median(np.linalg.norm(kr - kps, axis=-1)))) > 0.05: raise RuntimeError(f"the replica's keypoints are {d:.2f} px off {spec}'s (median)")
     fwd = sum(parts.get(k, 0) for k in ('first pass', 'second pass', 'flip'))
-    return dict(engine=engine, threads=threads, cpu=cpu_summary(), startup_s=startup(model_file, engine, threads),
+    return dict(engine=spec, threads=threads, cpu=cpu_summary(), startup_s=startup(model_file, spec, threads),
                 **{f'{k}_s': parts.get(k, 0.) for k in PARTS}, other_s=whole - sum(parts.values()), run_s=whole,
                 img_s=len(paths) / whole, network_gflops=gflop_fwd * n_fwd * len(paths) / fwd)
 
@@ -127,12 +134,12 @@ def main(argv=None):
     p.add_argument('--data', type=Path, default=LSPET, help='LSP folder or folder of images (default: LSPET)')
     p.add_argument('--images', type=int, default=200, help='the last N images of --data')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
-    p.add_argument('--engines', nargs='+', default=None, choices=ENGINES, help='default: torch, and onnxruntime when installed')
+    p.add_argument('--engines', nargs='+', default=None, choices=list(SPECS), help='default: all (torch bf16 where the CPU has native bf16, onnxruntime when installed)')
     p.add_argument('--checkpoint', default=None, help='a .pth checkpoint (default: the shipped one)')
     p.add_argument('--bs', type=int, default=16, help='batch size, as the CLI\'s --bs')
     p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results' / 'profile_predict.json')
     a = p.parse_args(argv)
-    engines = a.engines or [e for e in ENGINES if e == 'torch' or importlib.util.find_spec(e)]
+    engines = a.engines or [e for e in SPECS if (e != 'torch bf16' or native_bf16()) and (e != 'onnxruntime' or importlib.util.find_spec(e))]
     paths, load = image_paths(a.data, a.images), os.getloadavg()[0]
     ck = read_checkpoint(a.checkpoint)
     cfg = ck['cfg']
@@ -140,23 +147,24 @@ def main(argv=None):
     torch.set_num_threads(1)
     gflop_fwd = gflop_per_forward(load_model(ck['path'], 'cpu'), cfg.in_size)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {'torch': ck['path'], 'onnxruntime': export_onnx(ck['path'], Path(tmp) / 'model.onnx') if 'onnxruntime' in engines else None}
+        onnx_file = export_onnx(ck['path'], Path(tmp) / 'model.onnx') if 'onnxruntime' in engines else None
+        files = {e: onnx_file if e == 'onnxruntime' else ck['path'] for e in engines}
         conv = {}
         rows = []
         for t in a.threads:
             torch.set_num_threads(t)
-            conv[t] = conv_gflops(cfg.n_feats, cfg.out_size)
+            conv[t] = {str(d).removeprefix('torch.'): conv_gflops(cfg.n_feats, cfg.out_size, d) for d in (torch.float32, torch.bfloat16) if d == torch.float32 or native_bf16()}
             rows += [profile(files[e], e, t, paths, a.bs, gflop_fwd, n_fwd) for e in engines]
     torch.set_num_threads(max(a.threads))
     res = dict(cpu=cpu_summary(), load_average_before=load, torch=torch.__version__,
                onnxruntime=importlib.import_module('onnxruntime').__version__ if 'onnxruntime' in engines else None,
                checkpoint=ck['path'].name, in_size=cfg.in_size, n_images=len(paths), data=str(a.data), bs=a.bs,
                gflop_per_forward=gflop_fwd, forwards_per_image=n_fwd, gflop_per_image=gflop_fwd * n_fwd,
-               conv3x3_gflops={str(t): v for t, v in conv.items()}, conv3x3=f"{cfg.n_feats} -> {cfg.n_feats} channels, {cfg.out_size} px, batch 8",
+               conv3x3_gflops={str(t): v for t, v in conv.items()}, conv3x3=f"{cfg.n_feats} -> {cfg.n_feats} channels, {cfg.out_size} px, batch 8, channels_last",
                rows=rows)
     print(f"{res['cpu']}; load average {load:.2f} before; {cfg.in_size} px, {gflop_fwd:.2f} GFLOP per forward pass, "
           f"{n_fwd} per image: {gflop_fwd * n_fwd:.2f} GFLOP per image")
-    print('3x3 convolution GFLOP/s: ' + ', '.join(f"{v:.1f} on {t} thread{'s' * (t > 1)}" for t, v in conv.items()))
+    print('3x3 convolution GFLOP/s: ' + ', '.join(f"{g:.1f} in {d} on {t} thread{'s' * (t > 1)}" for t, v in conv.items() for d, g in v.items()))
     print(table(rows, len(paths)))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(res, indent=1) + '\n')

@@ -303,12 +303,13 @@ def _unreadable(paths: list[Path]) -> dict[Path, str]:
     if len(bad) == len(files): raise ValueError(f"no image could be read ({len(files)} skipped)")
     return bad
 
-def _predict_all(model, paths, boxes=None, bs=16, flip=True):
-    "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar (on a terminal) over chunks of images."
+def _predict_all(model, paths, args, boxes=None):
+    "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar (on a terminal) over chunks of images; `args` holds the pass flags."
     import numpy as np
     from mss_pose.inference import predict_paths, model_device
+    bs, passes = args.bs, dict(flip=not args.no_flip, first_flip=not (args.no_flip or args.no_first_flip), first_size=args.first_size)
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
-    res = [predict_paths(model, paths[c], bs=bs, flip=flip, device=model_device(model), boxes=None if boxes is None else boxes[c])
+    res = [predict_paths(model, paths[c], bs=bs, device=model_device(model), boxes=None if boxes is None else boxes[c], **passes)
            for c in _progress(chunks, [len(paths[c]) for c in chunks])]
     return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
@@ -353,7 +354,7 @@ def evaluate(args) -> dict:
     from mss_pose.export import load_engine
     from mss_pose.readers import split_records
     from mss_pose.images import person_box
-    model = load_engine(args.checkpoint, args.engine); js = model.cfg.js
+    model = load_engine(args.checkpoint, args.engine, precision=args.precision); js = model.cfg.js
     data = Path(args.data) if args.data is not None else sample_dir()
     if args.format == 'lsp' and not (data / 'joints.mat').exists():
         recs, images = None, _image_files(data)
@@ -367,8 +368,7 @@ def evaluate(args) -> dict:
     bad = _unreadable(images)
     keep = [i for i, p in enumerate(images) if p not in bad]
     people, nth = args.format != 'lsp', _person_index(images)             # MPII, COCO: several people per image
-    kps, scores = _predict_all(model, [images[i] for i in keep], [(*recs[i].center, recs[i].size) for i in keep] if people else None,
-                               args.bs, not args.no_flip)
+    kps, scores = _predict_all(model, [images[i] for i in keep], args, [(*recs[i].center, recs[i].size) for i in keep] if people else None)
     ids = [dict(person=nth[i], box=[round(v, 2) for v in person_box(recs[i].center, recs[i].size)]) if people else {} for i in keep]
     out = _write_json(Path(args.out), js, [_entry(images[i].name, k, s, **d) for i, k, s, d in zip(keep, kps, scores, ids)], bad)
     res = dict(n=len(keep), out=str(out), skipped=[str(p) for p in bad])
@@ -393,12 +393,12 @@ def predict(args) -> dict:
     "Predict skeletons on images (whole, or one person per box), save pictures and a JSON of joints in original pixels."
     from mss_pose.export import load_engine
     from mss_pose.images import crop_box
-    model = load_engine(args.checkpoint, args.engine); js = model.cfg.js
+    model = load_engine(args.checkpoint, args.engine, precision=args.precision); js = model.cfg.js
     bad = _unreadable(args.images)
     todo = [(p, n, b) for p, bs in zip(args.images, args.person_boxes or [[None]] * len(args.images)) if p not in bad
             for n, b in enumerate(bs)]                                     # (image, person, box or None)
     boxes = [(*c, s) for c, s in (crop_box(b) for *_, b in todo)] if args.person_boxes else None
-    kps, scores = _predict_all(model, [p for p, *_ in todo], boxes, args.bs, not args.no_flip)
+    kps, scores = _predict_all(model, [p for p, *_ in todo], args, boxes)
     out, people = Path(args.out), {}
     for (p, *_), k, s in zip(todo, kps, scores): people.setdefault(p, []).append((k, s))
     pics = dict(zip(people, _picture_names(list(people))))
@@ -420,6 +420,7 @@ def export(args) -> dict:
 _PRESETS = ('tiny', 'small', 'hg2', 'hg8')    # `mss_pose.model.PRESETS`, named here so that parsing needs no torch (a test checks)
 _DATASETS = ('lspet', 'lsp', 'mpii', 'coco')  # `mss_pose.datasets.DATASETS`, likewise
 _ENGINES = ('torch', 'onnxruntime')            # `mss_pose.export.ENGINES`, likewise
+_PRECISIONS = ('auto', 'fp32', 'bf16')         # `mss_pose.export.PRECISIONS`, likewise
 _COUNT, _POSITIVE = _int_at_least(0), _int_at_least(1)
 
 def _data_args(q: argparse.ArgumentParser):
@@ -482,6 +483,9 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--no-flip', action='store_true', help='skip the flip test')
         c.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be read (after writing the output)')
         c.add_argument('--engine', default=None, choices=_ENGINES, help='what runs the network (default: onnxruntime for a .onnx checkpoint, else torch)')
+        c.add_argument('--precision', default='auto', choices=_PRECISIONS, help='torch engine: bf16 or fp32 weights (auto: bf16 on a CPU with native bf16, else fp32)')
+        c.add_argument('--no-first-flip', action='store_true', help='skip the flip test in the first of two passes (it only places the second crop)')
+        c.add_argument('--first-size', type=_POSITIVE, default=None, help="crop side of the first of two passes, a multiple of 64 for the shipped model (default: the model's)")
     x = sub.add_parser('export', help='write a checkpoint as an ONNX model (final heatmaps, dynamic batch, config as metadata)')
     x.add_argument('--checkpoint', default=None, help='the .pth checkpoint to export (default: the shipped weights)')
     x.add_argument('--out', default='model.onnx', help='ONNX file to write')

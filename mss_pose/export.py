@@ -6,18 +6,18 @@ Docs: https://mss-pose.github.io/mss_pose/export.html.md"""
 
 # %% ../nbs/17_export.ipynb #a17e0004
 from __future__ import annotations
-import importlib, io, json, os, warnings
+import copy, importlib, io, json, os, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
 import mss_pose
-from .model import MSSConfig, MSSOutput
-from .inference import load_model, model_config, read_checkpoint, _bare
+from .model import MSSConfig, MSSOutput, native_bf16
+from .inference import load_model, model_config, model_device, read_checkpoint, _bare
 
 # %% auto #0
-__all__ = ['ENGINES', 'OPSET', 'MissingExtraError', 'FinalHeatmaps', 'onnx_model', 'export_onnx', 'onnx_meta', 'OnnxEngine',
-           'load_engine']
+__all__ = ['ENGINES', 'OPSET', 'PRECISIONS', 'MissingExtraError', 'FinalHeatmaps', 'onnx_model', 'export_onnx', 'onnx_meta',
+           'OnnxEngine', 'fold_batchnorm', 'engine_dtype', 'TorchEngine', 'load_engine']
 
 # %% ../nbs/17_export.ipynb #a17e0007
 ENGINES = ('torch', 'onnxruntime')   # what `load_engine` and `--engine` accept
@@ -127,19 +127,62 @@ class OnnxEngine(nn.Module):
         hm = self.session.run(None, {'images': np.ascontiguousarray(x.detach().float().cpu().numpy())})[0]
         return MSSOutput([torch.from_numpy(hm).to(x.device), []])
 
+# %% ../nbs/17_export.ipynb #c165fd24
+def fold_batchnorm(model: nn.Module, # in eval mode: its running statistics are what gets folded
+                  ) -> nn.Module: # a copy; every Conv2d -> BatchNorm2d pair inside an nn.Sequential is one Conv2d
+    "A copy of `model` with each BatchNorm that directly follows a convolution folded into that convolution."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    model = copy.deepcopy(model).eval()
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
+                seq[i], seq[i + 1] = fuse_conv_bn_eval(seq[i], seq[i + 1]), nn.Identity()
+    return model
+
+# %% ../nbs/17_export.ipynb #0912ff18
+PRECISIONS = ('auto', 'fp32', 'bf16')   # what `TorchEngine`, `load_engine` and `--precision` accept
+
+def engine_dtype(precision: str = 'auto', # 'auto', 'fp32' or 'bf16'
+                 device=None, # where the model runs; None: the CPU
+                ) -> torch.dtype:
+    "The dtype of the torch engine's weights: bf16 where asked, or for 'auto' on a CPU with native bf16; else fp32."
+    if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    cpu = torch.device(device if device is not None else 'cpu').type == 'cpu'
+    return torch.bfloat16 if precision == 'bf16' or (precision == 'auto' and cpu and native_bf16()) else torch.float32
+
+# %% ../nbs/17_export.ipynb #c3d3c27a
+class TorchEngine(nn.Module):
+    "An `MSSNet` prepared for prediction: BatchNorm folded, channels_last, in the dtype of `precision`; heatmaps come back fp32."
+    def __init__(self, model: nn.Module, # an `MSSNet` (wrapped by torch.compile, DataParallel or DDP is fine)
+                 precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
+                ):
+        super().__init__()
+        self.cfg, dev = model_config(model), model_device(model)
+        self.dtype = engine_dtype(precision, dev)
+        self.model = fold_batchnorm(_bare(model)).to(dev, self.dtype, memory_format=torch.channels_last)
+        self.eval()
+
+    def forward(self, x: Tensor, # (B, 3, S, S) normalised crops
+               ) -> MSSOutput: # final (B, J, S/4, S/4) and hms, fp32
+        out = self.model(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
+        return MSSOutput([out.final.float(), [h.float() for h in out.hms]])
+
 # %% ../nbs/17_export.ipynb #a17e0021
 def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint or .onnx export; None: the shipped checkpoint
                 engine: str | None = None, # 'torch' or 'onnxruntime'; None: onnxruntime for a .onnx file, else torch
                 device=None, # torch: None is CUDA when available, else CPU; onnxruntime runs on the CPU
                 threads: int | None = None, # onnxruntime's intra-op threads; None: torch's
+                precision: str | None = 'auto', # torch: a `TorchEngine` of this precision ('auto', 'fp32', 'bf16'); None: the bare `MSSNet`
                ) -> nn.Module: # called on crops, returns `MSSOutput`; `.cfg` is the model's config
-    "The forward pass of prediction on the chosen engine: the `MSSNet` itself, or an `OnnxEngine`."
+    "The forward pass of prediction on the chosen engine: a `TorchEngine` (or the `MSSNet` itself), or an `OnnxEngine`."
     is_onnx = checkpoint is not None and str(checkpoint).lower().endswith('.onnx')
     engine = engine or ('onnxruntime' if is_onnx else 'torch')
     if engine not in ENGINES: raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if precision is not None: engine_dtype(precision)                        # a bad precision fails before any work
     if engine == 'torch':
         if is_onnx: raise ValueError(f"{checkpoint} is an ONNX model: it runs on the onnxruntime engine, not torch")
-        return load_model(checkpoint, device)
+        model = load_model(checkpoint, device)
+        return model if precision is None else TorchEngine(model, precision)
     if device is not None and torch.device(device).type != 'cpu': raise ValueError(f"the onnxruntime engine runs on the CPU, not {device}")
     _require('onnxruntime', 'the onnxruntime engine')                       # before the export's work
     return OnnxEngine(checkpoint if is_onnx else onnx_model(checkpoint).SerializeToString(), threads)

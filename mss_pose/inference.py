@@ -290,24 +290,27 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`; `m
                   method: str = 'dark', # heatmap decoding
                   num_workers: int | None = None, # image loading processes; None: 4 on CUDA, 0 on CPU
                   refine: bool = True, # no `boxes`, a model trained on joint boxes: crop again around the first pass's joints
+                  first_flip: bool | None = None, # flip test in the first pass of `refine` (it only places the second crop); None: as `flip`
+                  first_size: int | None = None, # crop side of that first pass (a multiple of the model's `size_multiple`); None: as `in_size`
                  ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
     "Keypoints in original pixels of many images, batched."
     paths, dev, cfg = [Path(p) for p in paths], default_device(device), model_config(model)
     if boxes is not None and len(boxes) != len(paths): raise ValueError(f"got {len(boxes)} boxes for {len(paths)} images")
     if missing := [str(p) for p in paths if not p.is_file()]:
         raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
+    two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
+    size, f = ((first_size or in_size, flip if first_flip is None else first_flip) if two else (in_size, flip))
     model = model.to(dev)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
-    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, in_size or cfg.in_size), batch_size=bs,
+    dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, size or cfg.in_size), batch_size=bs,
                                      num_workers=nw, pin_memory=dev.type == 'cuda')
     kps, scores = [np.zeros((0, cfg.J, 2), np.float32)], [np.zeros((0, cfg.J), np.float32)]
     for crops, Ms in dl:
         x = normalise_crops(crops, dev)
         if dev.type == 'cuda': x = x.contiguous(memory_format=torch.channels_last)
-        k, s, _ = predict_crops(model, x, flip, method)
+        k, s, _ = predict_crops(model, x, f, method)
         kps.append(apply_affine(k.cpu().numpy(), invert_affine(Ms.numpy())).astype(np.float32)); scores.append(s.cpu().numpy())
     kps, scores = np.concatenate(kps), np.concatenate(scores)
-    if boxes is None and refine and (pad := cfg.person_pad):
-        return predict_paths(model, paths, bs, flip, dev, refine_boxes(kps, scores, pad), in_size, method, num_workers, refine=False)
+    if two: return predict_paths(model, paths, bs, flip, dev, refine_boxes(kps, scores, cfg.person_pad), in_size, method, num_workers, refine=False)
     return kps, scores

@@ -19,7 +19,7 @@ from .hourglass import (StackedHourglass, diagram_arrow, diagram_block, diagram_
 from .multiscale import MSHeads, RegressionNet
 
 # %% auto #0
-__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights']
+__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights', 'native_bf16']
 
 # %% ../nbs/06_model.ipynb #e0dccdc1
 PRESETS = {
@@ -260,3 +260,9 @@ def load_weights(model: nn.Module, # usually an `MSSNet`
                       f"{len(unexpected)} checkpoint tensors not used (e.g. {unexpected[:2]})")
     model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
     return model
+
+# %% ../nbs/06_model.ipynb #c6c5c36a
+def native_bf16() -> bool:
+    "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX): only then is bf16 faster than fp32."
+    caps = torch.cpu.get_capabilities()
+    return bool(caps.get('avx512_bf16') or caps.get('amx_bf16'))

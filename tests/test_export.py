@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import mss_pose
-from mss_pose.cli import _ENGINES, main
-from mss_pose.export import ENGINES, OnnxEngine, export_onnx, load_engine, onnx_meta
+from mss_pose.cli import _ENGINES, _PRECISIONS, main
+from mss_pose.export import ENGINES, PRECISIONS, OnnxEngine, TorchEngine, export_onnx, load_engine, onnx_meta
 from mss_pose.inference import predict_paths, read_checkpoint, save_checkpoint
 from mss_pose.model import MSSConfig, MSSNet
 
@@ -41,7 +41,7 @@ def shipped(tmp_path_factory):
 
 
 def test_cli_names_the_engines_without_torch():
-    assert _ENGINES == ENGINES
+    assert _ENGINES == ENGINES and _PRECISIONS == PRECISIONS
 
 
 def test_tiny_export_round_trip(tiny, tmp_path):
@@ -69,14 +69,34 @@ def test_shipped_export_is_self_describing(shipped):
     assert {p.key for p in m.metadata_props} >= {'cfg', 'meta', 'in_size', 'input', 'output', 'checkpoint', 'mss_pose_version'}
 
 
-def test_onnxruntime_keypoints_match_torch_on_the_sample(shipped):
-    "The whole pipeline (two passes, flip test, DARK decoding, mapping back) on all 40 sample images, both engines."
+@pytest.fixture(scope='module')
+def sample_ref():
+    "The fp32 `MSSNet`'s keypoints and scores on all 40 sample images (two passes, flip test, DARK decoding, mapping back)."
     paths = sorted((SAMPLE / 'images').glob('*.jpg'))
-    k_t, s_t = predict_paths(load_engine(None, 'torch', 'cpu'), paths, device='cpu')
-    k_o, s_o = predict_paths(load_engine(shipped), paths)
+    return paths, *predict_paths(load_engine(None, 'torch', 'cpu', precision=None), paths, device='cpu')
+
+
+@pytest.mark.parametrize('engine', ['onnxruntime', 'torch fp32'])
+def test_fp32_engines_match_the_model_on_the_sample(shipped, sample_ref, engine):
+    paths, k_t, s_t = sample_ref
+    k_o, s_o = predict_paths(load_engine(shipped) if engine == 'onnxruntime' else load_engine(None, 'torch', 'cpu', precision='fp32'), paths)
     assert len(paths) == 40 and k_o.shape == k_t.shape == (40, 14, 2)
     assert np.linalg.norm(k_o - k_t, axis=-1).max() < 0.5
     assert np.abs(s_o - s_t).max() < 1e-3
+
+
+def test_bf16_engine_matches_the_model_but_for_rounding(sample_ref):
+    "bf16 moves most keypoints by a fraction of a pixel; where two heatmap peaks are nearly equal it can pick the other one."
+    from mss_pose.metrics import pck, record_dists
+    from mss_pose.readers import read_lsp
+    paths, k_t, _ = sample_ref
+    k_b, _ = predict_paths(load_engine(None, 'torch', 'cpu', precision='bf16'), paths)
+    d = np.linalg.norm(k_b - k_t, axis=-1)
+    assert np.median(d) < 0.5 and (d < 0.5).mean() > 0.8, (np.median(d), (d < 0.5).mean())
+    recs = {r.image.name: r for r in read_lsp(SAMPLE)}
+    recs = [recs[p.name] for p in paths]
+    score = lambda k: float(pck(record_dists(recs, k), 0.2, 'lsp')[1])
+    assert abs(score(k_b) - score(k_t)) <= 0.02, (score(k_b), score(k_t))
 
 
 def test_cli_export_then_eval_on_either_engine(capsys, tiny, tmp_path):
@@ -84,11 +104,13 @@ def test_cli_export_then_eval_on_either_engine(capsys, tiny, tmp_path):
     code, out, err = run(capsys, 'export', '--checkpoint', ck, '--out', tmp_path / 'm.onnx')
     assert (code, err) == (0, '') and out.startswith(f"wrote {tmp_path / 'm.onnx'} (")
     preds = {}
-    for name, flags in (('torch', ['--checkpoint', ck]), ('ort_pth', ['--checkpoint', ck, '--engine', 'onnxruntime']),
+    for name, flags in (('torch', ['--checkpoint', ck, '--precision', 'fp32']), ('ort_pth', ['--checkpoint', ck, '--engine', 'onnxruntime']),
                         ('ort_onnx', ['--checkpoint', tmp_path / 'm.onnx'])):       # a .onnx file defaults to onnxruntime
         assert run(capsys, 'eval', *flags, '--out', tmp_path / f'{name}.json')[0] == 0
         preds[name] = np.array([p['joints'] for p in json.loads((tmp_path / f'{name}.json').read_text())['predictions']])
-    for name in ('ort_pth', 'ort_onnx'): assert np.abs(preds[name] - preds['torch'])[..., :2].max() < 0.5, name
+    for name in ('ort_pth', 'ort_onnx'):          # a random model's heatmaps are nearly flat: float rounding can move a peak
+        d = np.linalg.norm((preds[name] - preds['torch'])[..., :2], axis=-1)
+        assert np.median(d) < 0.05 and (d < 0.5).mean() > 0.95, (name, np.median(d), (d < 0.5).mean())
 
 
 @pytest.mark.parametrize('argv, msg', [
