@@ -4,9 +4,9 @@
 
 `--help` is what start-up costs a user; `eval` is timed from the shell's view (process start to exit) on the last 200
 LSPET images (inside the held-out 1,000) with the shipped checkpoint and the flip test, twice: with their labels
-(`joints.mat`, so PCK tables too, which import fastai for the training metric) and as a bare folder of images
-(predictions only, no fastai). Each command runs in a fresh process with the environment of this one (so
-`PYTHONPATH` picks the checkout to measure). Writes benchmarks/results/cli_speed.json.
+(`joints.mat`, so PCK tables too) and as a bare folder of images (predictions only); neither imports fastai. Each
+command runs in a fresh process with the environment of this one (so `PYTHONPATH` picks the checkout to measure).
+Writes benchmarks/results/cli_speed.json.
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
