@@ -4,9 +4,9 @@
 
 `--help` is what start-up costs a user; `eval` is timed from the shell's view (process start to exit) on the last 200
 LSPET images (inside the held-out 1,000) with the shipped checkpoint and the flip test, twice: with their labels
-(`joints.mat`, so PCK tables too, which import fastai for the training metric) and as a bare folder of images
-(predictions only, no fastai). Each command runs in a fresh process with the environment of this one (so
-`PYTHONPATH` picks the checkout to measure), once per `--threads` value as `OMP_NUM_THREADS` (torch's thread count).
+(`joints.mat`, so PCK tables too) and as a bare folder of images (predictions only); neither imports fastai. Each
+command runs in a fresh process with the environment of this one (so `PYTHONPATH` picks the checkout to measure),
+once per `--threads` value as `OMP_NUM_THREADS` (torch's thread count).
 
 mediapipe's whole command is `benchmarks/vs_mediapipe.py --model mediapipe` on the same 200 images, in its own venv
 (`--mediapipe-python`, default /tmp/mpvenv/bin/python; see vs_mediapipe.py for how to make it): Python start-up,

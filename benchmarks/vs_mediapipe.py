@@ -36,7 +36,8 @@ Step 2, mss_pose: `load_model(--checkpoint)` (default: the shipped mss_pose/weig
 pass on the square around the first pass's confident joints), flip test on, 'dark' decoding, on `--device` (CPU by
 default, fp32): what `mss_pose eval --data DATA --subset valid` does. Both rows are then scored by the project's code
 as `mss_pose eval` scores them: `joint_dists` + `torso_norm` (l_shoulder - r_hip) + `pck` at the threshold of
-`default_metrics('lsp')` (PCK@0.2); unlabelled joints and people without both torso joints are left out.
+`pck_convention('lsp')` (PCK@0.2, the training metric's too); unlabelled joints and people without both torso joints
+are left out.
 
 Speed: images/s of the whole predict loop (image decode + crop/resize + inference + decoding to original pixels), one
 process, after the model is built, over all images. mediapipe's TFLite/XNNPACK inference runs on 1 thread in its Linux
@@ -221,10 +222,10 @@ def _md(header, rows) -> str:
 
 def score(a, extra: list[str]) -> dict:
     from mss_pose.skeleton import get_joint_set
-    from mss_pose.learner import default_metrics
+    from mss_pose.metrics import pck_convention
     js = get_joint_set('lsp')
-    m = default_metrics(js)[0]
-    if m.norm != 'torso': raise SystemExit(f"default_metrics('lsp') is {m.norm}-normalised; this script scores torso PCK")
+    m = pck_convention(js)
+    if m.norm != 'torso': raise SystemExit(f"pck_convention('lsp') is {m.norm}-normalised; this script scores torso PCK")
     recs = _records(a)
     files = [(None, preds_file(k)) for k in ('mediapipe', 'mss_pose') if preds_file(k).exists()]
     for it in extra:

@@ -341,12 +341,11 @@ def _picture_names(paths: list[Path]) -> list[str]:
 
 # %% ../nbs/12_cli.ipynb #a2a80b0c
 def _pck_tables(recs, kps, js) -> float:
-    "Print PCK tables of `kps` (N, J, 2) against `recs` in the training metric's convention; returns the mean."
-    from mss_pose.metrics import record_dists, pck, pck_table
-    from mss_pose.learner import default_metrics
-    m = default_metrics(js)[0]                                         # the training metric: PCKh@0.5 (MPII), else PCK@0.2
-    per_joint, mean = pck(record_dists(recs, kps, m.norm), m.thr, js)
-    for merge in (True, False): print(pck_table(per_joint, js, mean, merge=merge, title=f"PCK{'h' if m.norm == 'head' else ''}@{m.thr:g}"))
+    "Print PCK tables of `kps` (N, J, 2) against `recs` in the joint set's convention (the training metric's); returns the mean."
+    from mss_pose.metrics import pck_convention, record_dists, pck, pck_table   # torch only: no fastai for an eval
+    c = pck_convention(js)                                             # PCKh@0.5 (MPII), else PCK@0.2, as `default_metrics` trains
+    per_joint, mean = pck(record_dists(recs, kps, c.norm), c.thr, js)
+    for merge in (True, False): print(pck_table(per_joint, js, mean, merge=merge, title=c.title))
     return float(mean)
 
 def evaluate(args) -> dict:

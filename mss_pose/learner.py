@@ -10,7 +10,8 @@ import json, os
 from contextlib import contextmanager
 from pathlib import Path
 import torch
-from fastai.learner import Learner
+from torch import Tensor
+from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientClip
@@ -26,15 +27,15 @@ from fastai.torch_core import get_model, num_distrib, rank_distrib
 from .skeleton import get_joint_set
 from .model import MSSConfig, MSSNet
 from .loss import MSSLoss
-from .metrics import PCK, PCKh
+from .metrics import PCKTable, pck, pck_convention, pck_curve, pck_table, pred_dists, _DECODES, _NORMS, _keep
 from .masking import set_masking
 from .inference import _load_plain
 
 # %% auto #0
 __all__ = ['epochs_done', 'check_finite', 'save_atomic', 'write_json', 'ResumeCheckpoint', 'SaveBest', 'StopOnNonFinite',
-           'resume', 'CSVLog', 'default_metrics', 'native_bf16', 'cpu_summary', 'amp_mode', 'AutocastAnyDevice',
-           'mss_learner', 'valid_metrics', 'MaskingFrom', 'fit_mss', 'GlooDistributedDL', 'PoseDistributedTrainer',
-           'distrib_ctx']
+           'resume', 'PCK', 'PCKh', 'CSVLog', 'default_metrics', 'native_bf16', 'cpu_summary', 'amp_mode',
+           'AutocastAnyDevice', 'mss_learner', 'valid_metrics', 'MaskingFrom', 'fit_mss', 'GlooDistributedDL',
+           'PoseDistributedTrainer', 'distrib_ctx']
 
 # %% ../nbs/10_learner.ipynb #344b30f3
 def epochs_done(learn: Learner) -> int:
@@ -140,6 +141,49 @@ def resume(learn: Learner, # learner built like the interrupted one
     learn.resumed = dict(epoch=ck['epoch'], smooth_loss=ck['smooth_loss'], best=ck['best'])
     return ck['epoch']
 
+# %% ../nbs/10_learner.ipynb #e11e90ee
+class PCK(Metric):
+    "PCK@`thr` over a whole validation set, decoded from the model's final heatmaps."
+    def __init__(self, joint_set, # name or `JointSet`
+                 thr: float=0.2, # fraction of the size
+                 norm: str='torso', # 'torso' or 'head' (head segment)
+                 decode: str='dark', # 'argmax', 'quarter' or 'dark'
+                 exclude=None): # joints left out of the mean (default: the joint set's convention)
+        self.js = get_joint_set(joint_set)
+        if norm not in _NORMS: raise ValueError(f"unknown norm {norm!r}; use one of {_NORMS}")
+        if decode not in _DECODES: raise ValueError(f"unknown decode method {decode!r}; use one of {_DECODES}")
+        try: ok = float(thr) > 0
+        except (TypeError, ValueError): ok = False
+        if not ok: raise ValueError(f"thr must be a positive number, got {thr!r}")
+        _keep(self.js.J, self.js, exclude)
+        self.thr, self.norm, self.decode, self.exclude = float(thr), norm, decode, exclude
+        self.reset()
+
+    def reset(self): self._dists = []
+    def accumulate(self, learn):
+        kps, weight = learn.yb[0], learn.yb[1]
+        d = pred_dists(learn.pred, kps, weight, tuple(learn.xb[0].shape[-2:]), self.js, self.norm, self.decode)
+        self._dists.append(learn.to_detach(d) if hasattr(learn, 'to_detach') else d.cpu())  # gathered across DDP processes
+
+    @property
+    def dists(self) -> Tensor: return torch.cat(self._dists) if self._dists else torch.zeros(0, self.js.J)  # (N, J)
+    @property
+    def value(self): return pck(self.dists, self.thr, self.js, self.exclude)[1].item() if self._dists else None
+    @property
+    def per_joint(self) -> Tensor: return pck(self.dists, self.thr, self.js, self.exclude)[0]   # (J,)
+    @property
+    def name(self): return f"pck{'h' if self.norm == 'head' else ''}@{self.thr:g}"
+    def curve(self, thrs) -> Tensor: return pck_curve(self.dists, thrs)   # (T, J)
+    def table(self, merge: bool=True, label: str='') -> PCKTable:
+        "This metric's per-joint results as a `pck_table`."
+        return pck_table({label: self.per_joint}, self.js, {label: self.value}, merge, self.exclude, self.name)
+
+# %% ../nbs/10_learner.ipynb #4328cfe7
+class PCKh(PCK):
+    "PCKh@`thr` (MPII): PCK normalised by the head segment; MPII's mean leaves out pelvis and thorax."
+    def __init__(self, joint_set, thr: float=0.5, decode: str='dark', exclude=None):
+        super().__init__(joint_set, thr, 'head', decode, exclude)
+
 # %% ../nbs/10_learner.ipynb #b19ea74e
 class CSVLog(CSVLogger):
     "fastai's `CSVLogger`, with one header per file, epochs counted across resumed fits, and no file handle kept."
@@ -161,9 +205,9 @@ class CSVLog(CSVLogger):
         self.file = None
 
 def default_metrics(js) -> list:
-    "PCKh@0.5 for MPII, PCK@0.2 (torso) otherwise."
-    js = get_joint_set(js)
-    return [PCKh(js, 0.5)] if js.name == 'mpii' else [PCK(js, 0.2)]
+    "The metric of the joint set's `pck_convention`: PCKh@0.5 for MPII, PCK@0.2 (torso) otherwise."
+    c = pck_convention(js)
+    return [PCK(js, c.thr, c.norm)]
 
 def native_bf16() -> bool:
     "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX): only then is bf16 autocast faster than fp32."

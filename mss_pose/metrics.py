@@ -1,4 +1,4 @@
-"""PCK@0.2 (torso, LSP) and PCKh@0.5 (head, MPII) as batched functions and fastai `Metric`s, per-joint tables and PCK-vs-threshold curves.
+"""PCK@0.2 (torso, LSP) and PCKh@0.5 (head, MPII) as batched torch functions, per-joint tables and PCK-vs-threshold curves; the fastai `Metric`s built on them are in `learner`.
 
 Docs: https://mss-pose.github.io/mss_pose/metrics.html.md"""
 
@@ -10,14 +10,12 @@ import math
 from dataclasses import dataclass
 import torch
 from torch import Tensor
-from fastai.learner import Metric
-from matplotlib.figure import Figure
 from .skeleton import JointSet, get_joint_set
 from .heatmaps import HeatmapCodec
 
 # %% auto #0
 __all__ = ['PCK_CONVENTIONS', 'joint_dists', 'torso_norm', 'head_norm', 'record_dists', 'PCKConvention', 'pck_convention',
-           'pck_curve', 'pck', 'PCKTable', 'pck_table', 'plot_pck_curve', 'pred_dists', 'PCK', 'PCKh']
+           'pck_curve', 'pck', 'PCKTable', 'pck_table', 'plot_pck_curve', 'pred_dists']
 
 # %% ../nbs/09_metrics.ipynb #e9fb4ea2
 def _check_kps(kps, what: str):
@@ -103,13 +101,17 @@ def record_dists(recs, # `PoseRecord`s (anything with `.kps` (J, 2), `.vis` (J,)
 # %% ../nbs/09_metrics.ipynb #342c7f70
 @dataclass(frozen=True)
 class PCKConvention:
-    "How one joint set's PCK is summarised."
+    "How one joint set's PCK is scored and summarised."
     exclude: tuple[str, ...] = ()           # joints reported per joint but left out of the mean
     head: tuple[str, ...] = ('head_top',)   # joints averaged into the 'Head' column of tables
+    thr: float = 0.2                        # threshold, as a fraction of the size
+    norm: str = 'torso'                     # the size: 'torso' (PCK) or 'head' (PCKh, the head segment)
+    @property
+    def title(self) -> str: return f"PCK{'h' if self.norm == 'head' else ''}@{self.thr:g}"   # 'PCK@0.2', 'PCKh@0.5'
 
 # %% ../nbs/09_metrics.ipynb #4a8821a7
 PCK_CONVENTIONS = {'lsp': PCKConvention((), ('neck', 'head_top')),
-                   'mpii': PCKConvention(('pelvis', 'thorax'), ('head_top',)),
+                   'mpii': PCKConvention(('pelvis', 'thorax'), ('head_top',), thr=0.5, norm='head'),
                    'coco': PCKConvention((), ('nose', 'l_eye', 'r_eye', 'l_ear', 'r_ear'))}
 
 # %% ../nbs/09_metrics.ipynb #be60821c
@@ -215,8 +217,9 @@ def plot_pck_curve(curves, # (T, J) from `pck_curve`, or a list of them
                    labels=None, # one label per curve
                    joint_set=None, # name or `JointSet`: one panel per merged joint column plus Mean
                    exclude=None, # joints left out of the Mean panel (default: the joint set's convention)
-                  ) -> Figure:
+                  ): # a matplotlib `Figure` (no pyplot state touched)
     "PCK-vs-threshold curves, merged like `pck_table`."
+    from matplotlib.figure import Figure
     curves = [curves] if isinstance(curves, Tensor) else list(curves)
     labels = [f'{i}' for i in range(len(curves))] if labels is None else list(labels)
     thrs = torch.as_tensor(thrs, dtype=torch.float32).reshape(-1).cpu().numpy()
@@ -264,46 +267,3 @@ def pred_dists(pred, # `MSSOutput` or (B, J, h, w) final heatmaps
     p = HeatmapCodec(in_size, method=decode).decode(hm)[0]                                # (B, J, 2) input pixels
     size = torso_norm(kps, weight, js) if norm == 'torso' else head_norm(kps, weight, js)
     return joint_dists(p, kps.to(p.device), weight.to(p.device), size.to(p.device))
-
-# %% ../nbs/09_metrics.ipynb #e11e90ee
-class PCK(Metric):
-    "PCK@`thr` over a whole validation set, decoded from the model's final heatmaps."
-    def __init__(self, joint_set, # name or `JointSet`
-                 thr: float=0.2, # fraction of the size
-                 norm: str='torso', # 'torso' or 'head' (head segment)
-                 decode: str='dark', # 'argmax', 'quarter' or 'dark'
-                 exclude=None): # joints left out of the mean (default: the joint set's convention)
-        self.js = get_joint_set(joint_set)
-        if norm not in _NORMS: raise ValueError(f"unknown norm {norm!r}; use one of {_NORMS}")
-        if decode not in _DECODES: raise ValueError(f"unknown decode method {decode!r}; use one of {_DECODES}")
-        try: ok = float(thr) > 0
-        except (TypeError, ValueError): ok = False
-        if not ok: raise ValueError(f"thr must be a positive number, got {thr!r}")
-        _keep(self.js.J, self.js, exclude)
-        self.thr, self.norm, self.decode, self.exclude = float(thr), norm, decode, exclude
-        self.reset()
-
-    def reset(self): self._dists = []
-    def accumulate(self, learn):
-        kps, weight = learn.yb[0], learn.yb[1]
-        d = pred_dists(learn.pred, kps, weight, tuple(learn.xb[0].shape[-2:]), self.js, self.norm, self.decode)
-        self._dists.append(learn.to_detach(d) if hasattr(learn, 'to_detach') else d.cpu())  # gathered across DDP processes
-
-    @property
-    def dists(self) -> Tensor: return torch.cat(self._dists) if self._dists else torch.zeros(0, self.js.J)  # (N, J)
-    @property
-    def value(self): return pck(self.dists, self.thr, self.js, self.exclude)[1].item() if self._dists else None
-    @property
-    def per_joint(self) -> Tensor: return pck(self.dists, self.thr, self.js, self.exclude)[0]   # (J,)
-    @property
-    def name(self): return f"pck{'h' if self.norm == 'head' else ''}@{self.thr:g}"
-    def curve(self, thrs) -> Tensor: return pck_curve(self.dists, thrs)   # (T, J)
-    def table(self, merge: bool=True, label: str='') -> PCKTable:
-        "This metric's per-joint results as a `pck_table`."
-        return pck_table({label: self.per_joint}, self.js, {label: self.value}, merge, self.exclude, self.name)
-
-# %% ../nbs/09_metrics.ipynb #4328cfe7
-class PCKh(PCK):
-    "PCKh@`thr` (MPII): PCK normalised by the head segment; MPII's mean leaves out pelvis and thorax."
-    def __init__(self, joint_set, thr: float=0.5, decode: str='dark', exclude=None):
-        super().__init__(joint_set, thr, 'head', decode, exclude)

@@ -1,4 +1,4 @@
-"Tests of mss_pose.metrics from outside: PCK/PCKh functions, tables, curves and the fastai metrics."
+"Tests of mss_pose.metrics from outside: PCK/PCKh functions, tables, curves, and the fastai metrics built on them (in mss_pose.learner)."
 import math
 from types import SimpleNamespace
 
@@ -7,8 +7,9 @@ import torch
 from matplotlib.figure import Figure
 
 from mss_pose.heatmaps import render_heatmaps, rescale_kps
-from mss_pose.metrics import (PCK, PCKh, PCKTable, head_norm, joint_dists, pck, pck_convention, pck_curve, pck_table,
-                              plot_pck_curve, pred_dists, torso_norm)
+from mss_pose.learner import PCK, PCKh, default_metrics
+from mss_pose.metrics import (PCKTable, head_norm, joint_dists, pck, pck_convention, pck_curve, pck_table, plot_pck_curve,
+                              pred_dists, torso_norm)
 from mss_pose.skeleton import LSP, MPII
 
 
@@ -85,6 +86,12 @@ def test_mpii_mean_excludes_pelvis_and_thorax():
     per_joint, mean = pck(d, 0.5, 'mpii')
     assert mean.item() == 1. and per_joint[MPII.index('pelvis')] == 0.
     assert pck(d, 0.5, 'mpii', exclude=())[1].item() == pytest.approx(14 / 16)
+
+
+def test_training_metric_and_eval_share_one_convention():
+    for name, title in (('lsp', 'PCK@0.2'), ('mpii', 'PCKh@0.5'), ('coco', 'PCK@0.2')):
+        (m,), c = default_metrics(name), pck_convention(name)
+        assert (m.thr, m.norm, m.name, c.title) == (c.thr, c.norm, title.lower(), title)
 
 
 def test_head_norm_box_and_segment():
