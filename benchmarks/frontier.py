@@ -124,14 +124,14 @@ def plot(res: dict, png: Path):
     threads = res['speed']['threads']
     fig, axs = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 5), sharey=True, squeeze=False)
     for ax, t in zip(axs[0], threads):
-        for name, r in rows.items():
-            ax.scatter(r['img_s'][str(t)], 100 * r['pck_limbs12'], c='C3' if name == DEFAULT else 'C0', zorder=3)
-            ax.annotate(name, (r['img_s'][str(t)], 100 * r['pck_limbs12']), fontsize=7, xytext=(4, 2), textcoords='offset points')
-        ax.scatter(res['mediapipe']['img_s'], 100 * mp_row['pck_limbs12'], c='k', marker='s', zorder=3)
-        ax.annotate('mediapipe 0.10.14 (1 thread)', (res['mediapipe']['img_s'], 100 * mp_row['pck_limbs12']), fontsize=7, xytext=(4, -10), textcoords='offset points')
+        for k, (name, r) in enumerate(rows.items()):                     # a colour and marker per setting, named in the legend
+            ax.scatter(r['img_s'][str(t)], 100 * r['pck_limbs12'], color=f'C{k % 10}', marker='*' if name == DEFAULT else 'o',
+                       s=160 if name == DEFAULT else 45, zorder=3, label=name)
+        ax.scatter(res['mediapipe']['img_s'], 100 * mp_row['pck_limbs12'], c='k', marker='s', s=45, zorder=3, label='mediapipe 0.10.14 (1 thread)')
         ax.set(xlabel=f'images/s, torch on {t} thread{"s" * (t > 1)}', title=f'{t} thread{"s" * (t > 1)}', xscale='log')
         ax.grid(alpha=0.3)
     axs[0][0].set_ylabel('PCK@0.2, 12 limb joints (LSPET 7,001-8,000)')
+    axs[0][-1].legend(fontsize=7, loc='lower left')
     fig.suptitle(f"Prediction: accuracy against speed ({res['speed']['cpu']})", fontsize=9)
     fig.tight_layout(); fig.savefig(png, dpi=110)
     print('| setting | PCK (14) | PCK (12 limbs) | ' + ' | '.join(f'img/s, {t} thr' for t in threads) + ' |')

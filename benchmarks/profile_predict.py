@@ -3,27 +3,28 @@
     python benchmarks/profile_predict.py                      # the last 200 LSPET images (as cli_speed.py), 1 and 2 threads, every engine installed
     python benchmarks/profile_predict.py --data mss_pose/sample --images 20 --threads 1 --out /tmp/p.json   # does it run?
 
-For each engine (`torch`; `onnxruntime` when installed, on an .onnx file exported once beforehand) and each thread
-count, prediction with its default settings (whole image, flip test, DARK decoding, a second pass around the first
+For each engine (SPECS: the bare fp32 `MSSNet`, what prediction ran on before the torch engine; the torch engine in
+fp32 and, where the CPU computes bf16 natively, in bf16; `onnxruntime` when installed, on an .onnx file exported once
+beforehand) and each thread count, prediction with its default settings (whole image, flip test, DARK decoding, a second pass around the first
 pass's joints: `mss_pose.inference.predict_paths`) is taken apart, in its own order, into:
 
 - start-up: a fresh Python process that imports `mss_pose.cli` and loads the engine (`load_engine`), as a command pays it;
 - decode: reading and decoding the image files (twice: the second pass reads the images again);
 - crop: warping and normalising the crops of both passes;
 - first pass, second pass: the network on the unflipped crops;
-- flip: the network on the mirrored crops of both passes, and the average (separate calls here; prediction sends
-  both halves in one batch of 2B);
+- flip: the network on the mirrored crops of both passes, and the average (a call of its own, as prediction makes
+  on a CPU: `flip_heatmaps`);
 - heatmaps: decoding the heatmaps, mapping back to original pixels, and the second pass's boxes;
 - other: a real `predict_paths` run on the same images, engine and threads, minus the sum of the parts above (Python,
-  the DataLoader, the batched flip's difference). The replica's keypoints are checked against the real run's.
+  the DataLoader). The replica's keypoints are checked against the real run's.
 
 It also states the compute limit: GFLOP per image (`torch.utils.flop_counter` on one forward pass, times the passes
 and the flip), the GFLOP/s a 3x3 convolution of the model's width at its heatmap size reaches on this CPU (the bulk
 of the network's work), and the GFLOP/s each engine reaches on the whole network.
 
-Every figure needs a quiet machine: any other process slows the parts unevenly. So far this was only checked to run
-(20 sample images, 1 thread, on a 2-core machine busy with two training runs, 2026-12-02): that run says nothing about
-speed, and no figure of it is quoted anywhere. Writes a table and benchmarks/results/profile_predict.json.
+Every figure needs a quiet machine: any other process slows the parts unevenly. The README's "Speed" and
+`nbs/17_export.ipynb` quote a run on a quiet Intel Xeon (`AVX512`, AVX-512 BF16 and AMX), 100 images, 2026-12-02.
+Writes a table and benchmarks/results/profile_predict.json.
 """
 from __future__ import annotations
 import argparse, contextlib, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, warnings

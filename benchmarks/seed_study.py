@@ -100,7 +100,8 @@ def protocol(f: Path) -> dict:
     return dict(common, proxy=' '.join(PROXY), preset='small', in_size=128, epochs=10, images_per_epoch=6992,
                 pck_eval='mss_pose eval --subset valid: whole images, two passes, flip test, original pixels',
                 pck_crops="the learner's PCK@0.2 on the 1,000 validation joint-box crops after the last epoch (no flip, crop pixels)",
-                images_per_s='training images per second of wall time (validation included), one thread, other jobs sharing the 2 cores',
+                images_per_s='training images per second of wall time (validation included), one thread, other jobs sharing the 2 cores; '
+                             'time the run was frozen for timing other work (paused_s) left out',
                 variants={k: v[1] for k, v in VARIANTS.items()})
 
 
@@ -139,10 +140,18 @@ def entry(name: str) -> dict:
                     pck_unoccluded=round(occ['pck_unoccluded'], 4), pck_clean=round(eval_pck(val, run / 'eval.json'), 4),
                     n_occluded=occ['n_occluded'], epochs=len(hist), cpu=res['cpu'], command=cmd)
     secs = sum(sum(int(x) * 60 ** i for i, x in enumerate(reversed(r['time'].split(':')))) for r in hist)
-    per_epoch = res['n_train'] // 16 * 16
+    per_epoch, paused = res['n_train'] // 16 * 16, paused_seconds(run)
     return dict(variant=v, seed=seed, pck_eval=round(eval_pck(val, run / 'eval.json'), 4), pck_crops=round(float(hist[-1]['pck@0.2']), 4),
-                epochs=len(hist), images_per_epoch=per_epoch, cpu=res['cpu'], images_per_s=round(len(hist) * per_epoch / secs, 1),
-                amp=res['amp'], command=cmd)
+                epochs=len(hist), images_per_epoch=per_epoch, cpu=res['cpu'], images_per_s=round(len(hist) * per_epoch / (secs - paused), 1),
+                amp=res['amp'], command=cmd, **({'paused_s': round(paused)} if paused else {}))
+
+
+def paused_seconds(run: Path) -> float:
+    "Seconds the run's training was frozen for timing other work: lines 'START END' (epoch seconds) of runs/pauses.txt."
+    f = OUT / 'runs' / 'pauses.txt'
+    if not f.exists(): return 0.
+    t0, t1 = (run / 'run.json').stat().st_mtime, (run / 'models' / 'history.csv').stat().st_mtime
+    return sum(max(0., min(b, t1) - max(a, t0)) for a, b in (map(float, l.split()) for l in f.read_text().splitlines() if l.strip()))
 
 
 def key(e: dict) -> tuple: return (e.get('variant'), e.get('masking'), e['seed'])

@@ -31,10 +31,11 @@ Because of this the table also reports the mean over the 12 limb joints (neck an
 Images where mediapipe finds no person count as misses for all their joints (their joints are written as null).
 Joint scores are mediapipe's `visibility`; they play no part in PCK.
 
-Step 2, mss_pose: `load_model(--checkpoint)` (default: the shipped mss_pose/weights/mss_small_lsp.pth) and
+Step 2, mss_pose: `load_engine(--checkpoint)` (default: the shipped mss_pose/weights/mss_small_lsp.pth) and
 `predict_paths` on the same files, whole image as the person box (and, for a model trained on joint boxes, a second
 pass on the square around the first pass's confident joints), flip test on, 'dark' decoding, on `--device` (CPU by
-default, fp32): what `mss_pose eval --data DATA --subset valid` does. Both rows are then scored by the project's code
+default) with the torch engine of `--precision` (default auto: bf16 where the CPU computes it natively): what
+`mss_pose eval --data DATA --subset valid` does. Both rows are then scored by the project's code
 as `mss_pose eval` scores them: `joint_dists` + `torso_norm` (l_shoulder - r_hip) + `pck` at the threshold of
 `pck_convention('lsp')` (PCK@0.2, the training metric's too); unlabelled joints and people without both torso joints
 are left out.
@@ -162,13 +163,14 @@ def _records(a):
 
 def predict_mss(a) -> Path:
     import torch
-    from mss_pose.inference import load_model, predict_paths, shipped_checkpoint
+    from mss_pose.inference import predict_paths, shipped_checkpoint
+    from mss_pose.export import load_engine
     torch.set_num_threads(a.threads)
     recs = _records(a)
     paths = [Path(r.image) for r in recs]
     if [p.name for p in paths] != [p.name for p in valid_images(Path(a.data), a.n_valid)]:
         raise SystemExit("the records' images are not the last --n-valid files by name")
-    model = load_model(a.checkpoint)
+    model = load_engine(a.checkpoint, device=a.device, precision=a.precision)
     cfg = model.cfg
     load0 = os.getloadavg()
     t, c = time.perf_counter(), time.process_time()
@@ -176,7 +178,7 @@ def predict_mss(a) -> Path:
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     ck = str(a.checkpoint or shipped_checkpoint())
     timing = _timing(len(paths), wall, cpu, load0, dict(
-        inference_threads=f'{torch.get_num_threads()} (torch)', threads=f"torch.set_num_threads({torch.get_num_threads()}), num_workers=0", device=a.device, precision='fp32',
+        inference_threads=f'{torch.get_num_threads()} (torch)', threads=f"torch.set_num_threads({torch.get_num_threads()}), num_workers=0", device=a.device, precision=str(getattr(model, 'dtype', 'float32')).removeprefix('torch.'),
         batch=a.bs))
     meta = dict(label=f'mss_pose {Path(ck).name} ({cfg.in_size}px, flip)', checkpoint=ck,
                 settings=dict(box='whole image' + (', then its joints\' box' if cfg.person_pad else ''), flip=True, decode='dark', in_size=cfg.in_size), n_no_detection=0)
@@ -267,6 +269,7 @@ def main(argv=None):
     p.add_argument('--checkpoint', default=None, help='mss_pose checkpoint (default: the shipped one)')
     p.add_argument('--threads', type=int, default=1, help='torch threads for mss_pose')
     p.add_argument('--device', default='cpu', help='device for mss_pose')
+    p.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help="mss_pose's torch engine, as `mss_pose eval --precision`")
     p.add_argument('--bs', type=int, default=16, help='mss_pose batch size (as `mss_pose eval`)')
     p.add_argument('--preds', nargs='+', default=[], metavar='[LABEL=]FILE', help='more predictions to score (e.g. `mss_pose eval --out` JSON)')
     p.add_argument('--out', default=None, help='predictions file (default: results/vs_mediapipe_preds_MODEL.json)')

@@ -154,10 +154,14 @@ def flip_heatmaps(model: nn.Module, # returns `MSSOutput`
                  ) -> MSSOutput: # final: (B, J, h, w) average; hms: the unflipped pass
     "Flip test: average the final heatmaps of `x` and of its mirror image, mirrored back with left/right swapped."
     B = x.shape[0]
-    out = model(torch.cat([x, x.flip(-1)]))                        # one pass over (2B, 3, H, W)
+    if x.device.type == 'cuda':                                    # one pass over (2B, 3, H, W)
+        out = model(torch.cat([x, x.flip(-1)]))
+        final, mirrored, hms = out.final[:B], out.final[B:], [h[:B] for h in out.hms]
+    else:                                                          # two passes of B: 13-20% faster on a CPU (17_export)
+        out = model(x)
+        final, mirrored, hms = out.final, model(x.flip(-1)).final, out.hms
     fi = torch.as_tensor(np.asarray(flip_index), device=x.device, dtype=torch.long)
-    back = out.final[B:].flip(-1)[:, fi]                           # (B, J, h, w)
-    return MSSOutput([(out.final[:B] + back) / 2, [h[:B] for h in out.hms]])
+    return MSSOutput([(final + mirrored.flip(-1)[:, fi]) / 2, hms]) # (B, J, h, w)
 
 # %% ../nbs/11_inference.ipynb #26a4e208
 def normalise_crops(crops, # (B, S, S, 3) or (S, S, 3) uint8 RGB, numpy or tensor

@@ -25,7 +25,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 from fastai.optimizer import Adam
 from fastai.torch_core import get_model, num_distrib, rank_distrib
 from .skeleton import get_joint_set
-from .model import MSSConfig, MSSNet
+from .model import MSSConfig, MSSNet, native_bf16
 from .loss import MSSLoss
 from .metrics import PCKTable, pck, pck_convention, pck_curve, pck_table, pred_dists, _DECODES, _NORMS, _keep
 from .masking import set_masking
@@ -33,9 +33,9 @@ from .inference import _load_plain
 
 # %% auto #0
 __all__ = ['epochs_done', 'check_finite', 'save_atomic', 'write_json', 'ResumeCheckpoint', 'SaveBest', 'StopOnNonFinite',
-           'resume', 'PCK', 'PCKh', 'CSVLog', 'default_metrics', 'native_bf16', 'cpu_summary', 'amp_mode',
-           'AutocastAnyDevice', 'mss_learner', 'valid_metrics', 'MaskingFrom', 'fit_mss', 'GlooDistributedDL',
-           'PoseDistributedTrainer', 'distrib_ctx']
+           'resume', 'PCK', 'PCKh', 'CSVLog', 'default_metrics', 'cpu_summary', 'amp_mode', 'AutocastAnyDevice',
+           'mss_learner', 'valid_metrics', 'MaskingFrom', 'fit_mss', 'GlooDistributedDL', 'PoseDistributedTrainer',
+           'distrib_ctx']
 
 # %% ../nbs/10_learner.ipynb #344b30f3
 def epochs_done(learn: Learner) -> int:
@@ -208,11 +208,6 @@ def default_metrics(js) -> list:
     "The metric of the joint set's `pck_convention`: PCKh@0.5 for MPII, PCK@0.2 (torso) otherwise."
     c = pck_convention(js)
     return [PCK(js, c.thr, c.norm)]
-
-def native_bf16() -> bool:
-    "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX): only then is bf16 autocast faster than fp32."
-    caps = torch.cpu.get_capabilities()
-    return bool(caps.get('avx512_bf16') or caps.get('amx_bf16'))
 
 def cpu_summary() -> str:
     "The CPU facts every speed figure needs next to it: name, cores, torch's kernel capability, native bf16."
