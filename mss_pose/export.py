@@ -184,5 +184,6 @@ def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint or .onnx
         model = load_model(checkpoint, device)
         return model if precision is None else TorchEngine(model, precision)
     if device is not None and torch.device(device).type != 'cpu': raise ValueError(f"the onnxruntime engine runs on the CPU, not {device}")
+    if precision == 'bf16': raise ValueError("the onnxruntime engine runs the graph in fp32; --precision bf16 is the torch engine's")
     _require('onnxruntime', 'the onnxruntime engine')                       # before the export's work
     return OnnxEngine(checkpoint if is_onnx else onnx_model(checkpoint).SerializeToString(), threads)

@@ -119,6 +119,7 @@ def test_cli_export_then_eval_on_either_engine(capsys, tiny, tmp_path):
     (['export', '--checkpoint', '{missing}'], 'no checkpoint file at {missing}'),
     (['export', '--checkpoint', '{onnx}'], 'could not read checkpoint {onnx}: not a torch file, or corrupt or truncated'),
     (['export', '--out', '{dir}'], '--out {dir} is a folder; pass a file name'),
+    (['eval', '--checkpoint', '{onnx}', '--precision', 'bf16'], "the onnxruntime engine runs the graph in fp32; --precision bf16 is the torch engine's"),
 ])
 def test_bad_requests_are_one_line(capsys, tiny, tmp_path, argv, msg):
     names = dict(onnx=export_onnx(tiny[1], tmp_path / 'm.onnx'), bad=tmp_path / 'bad.onnx', missing=tmp_path / 'no.pth', dir=tmp_path)
