@@ -27,7 +27,7 @@ from fastai.torch_core import get_model, num_distrib, rank_distrib
 from .skeleton import get_joint_set
 from .model import MSSConfig, MSSNet, native_bf16
 from .loss import MSSLoss
-from .metrics import PCKTable, pck, pck_convention, pck_curve, pck_table, pred_dists, _DECODES, _NORMS, _keep
+from .metrics import PCKConvention, PCKTable, pck, pck_convention, pck_curve, pck_table, pred_dists, _DECODES, _NORMS, _keep
 from .masking import set_masking
 from .inference import _load_plain
 
@@ -172,7 +172,7 @@ class PCK(Metric):
     @property
     def per_joint(self) -> Tensor: return pck(self.dists, self.thr, self.js, self.exclude)[0]   # (J,)
     @property
-    def name(self): return f"pck{'h' if self.norm == 'head' else ''}@{self.thr:g}"
+    def name(self): return PCKConvention(thr=self.thr, norm=self.norm).title.lower()   # 'pck@0.2', 'pckh@0.5': fastai's column
     def curve(self, thrs) -> Tensor: return pck_curve(self.dists, thrs)   # (T, J)
     def table(self, merge: bool=True, label: str='') -> PCKTable:
         "This metric's per-joint results as a `pck_table`."
