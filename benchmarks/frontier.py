@@ -13,8 +13,9 @@ start-up is `benchmarks/cli_speed.py`'s. mediapipe's images/s is its loop in `be
 200 images (its venv: `--mediapipe-python`, default /tmp/mpvenv/bin/python; 1 inference thread whatever the machine
 has), its PCK the `mediapipe` row of benchmarks/results/vs_mediapipe.json (the same 1,000 images, the same PCK code).
 
-Pass settings run on the default torch engine (`precision='auto'`: bf16 where the CPU computes it natively, else
-fp32); the JSON records which. Results go to benchmarks/results/frontier.json, one entry per setting, merged across
+Pass settings run on the default engine, OpenVINO (`precision='auto'`: bf16 where the CPU computes it natively, else
+fp32), except a first pass at 128 px, which only torch runs (the exported graph's input size is fixed); the JSON
+records which. Results go to benchmarks/results/frontier.json, one entry per setting, merged across
 the three steps.
 """
 from __future__ import annotations
@@ -23,25 +24,28 @@ from pathlib import Path
 import numpy as np
 import torch
 warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)
-from mss_pose.export import load_engine, export_onnx, engine_dtype
+from mss_pose.export import load_engine
 from mss_pose.inference import predict_paths, refine_boxes
 from mss_pose.model import native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 LSPET = ROOT / '..' / 'shared' / 'data' / 'lspet'
 RESULTS = ROOT / 'benchmarks' / 'results'
-DEFAULT = 'default: torch auto, two passes, flip'
+DEFAULT = 'default: openvino auto (int8), two passes, flip'
 SETTINGS = {   # name: (load_engine arguments, predict_paths arguments, passes)
     'before: MSSNet fp32, two passes, flip': (dict(engine='torch', precision=None), {}, 2),
     'torch fp32 engine, two passes, flip': (dict(engine='torch', precision='fp32'), {}, 2),
+    'torch auto, two passes, flip': (dict(engine='torch'), {}, 2),
     'onnxruntime fp32, two passes, flip': (dict(engine='onnxruntime'), {}, 2),
-    DEFAULT: (dict(engine='torch'), {}, 2),
-    'first pass unflipped': (dict(engine='torch'), dict(first_flip=False), 2),
-    'no flip': (dict(engine='torch'), dict(flip=False), 2),
-    'first pass 128 px unflipped': (dict(engine='torch'), dict(first_flip=False, first_size=128), 2),
-    'first pass 128 px, no flip': (dict(engine='torch'), dict(flip=False, first_size=128), 2),
-    'three passes, flip': (dict(engine='torch'), {}, 3),
-    'one pass (whole image), flip': (dict(engine='torch'), {}, 1),
+    'openvino fp32, two passes, flip': (dict(engine='openvino', precision='fp32'), {}, 2),
+    'openvino bf16, two passes, flip': (dict(engine='openvino', precision='bf16'), {}, 2),
+    DEFAULT: (dict(engine='openvino'), {}, 2),
+    'first pass unflipped': (dict(engine='openvino'), dict(first_flip=False), 2),
+    'no flip': (dict(engine='openvino'), dict(flip=False), 2),
+    'first pass 128 px unflipped (torch)': (dict(engine='torch'), dict(first_flip=False, first_size=128), 2),
+    'first pass 128 px, no flip (torch)': (dict(engine='torch'), dict(flip=False, first_size=128), 2),
+    'three passes, flip': (dict(engine='openvino'), {}, 3),
+    'one pass (whole image), flip': (dict(engine='openvino'), {}, 1),
 }
 
 def valid_records(data: Path):
@@ -49,10 +53,14 @@ def valid_records(data: Path):
     from mss_pose.readers import split_records
     return split_records(read_records(data), 1000)[1]
 
-def engine(name: str, onnx_file: Path | None):
-    "The engine of one setting (ONNX Runtime takes torch's thread count when it is built)."
-    eng = SETTINGS[name][0]
-    return load_engine(onnx_file if eng['engine'] == 'onnxruntime' else None, device='cpu', **eng)
+def engine(name: str):
+    "The engine of one setting on the shipped checkpoint (the graph engines take torch's thread count when they are built)."
+    return load_engine(None, device='cpu', **SETTINGS[name][0])
+
+def precision(model) -> str:
+    "What an engine computes in: int8 (a quantised OpenVINO model), or the dtype of its weights."
+    if getattr(model, 'info', {}).get('int8'): return 'int8'
+    return str(getattr(model, 'dtype', torch.float32)).removeprefix('torch.')
 
 def keypoints(model, name: str, paths):
     "(N, J, 2) keypoints and (N, J) scores of one setting's passes on `paths`, on its engine `model`."
@@ -67,10 +75,10 @@ def score(recs, kps) -> dict:
     d = record_dists(recs, kps)
     return dict(pck=round(float(pck(d, 0.2, 'lsp')[1]), 4), pck_limbs12=round(float(pck(d, 0.2, 'lsp', exclude=('neck', 'head_top'))[1]), 4))
 
-def timed(name: str, paths, onnx_file, threads: int) -> float:
+def timed(name: str, paths, threads: int) -> float:
     "Images/s of one setting's predict loop on `paths` with `threads` threads, after a warm-up."
     torch.set_num_threads(threads)
-    model = engine(name, onnx_file)                                         # loading is start-up, not the loop: not timed
+    model = engine(name)                                                    # loading is start-up, not the loop: not timed
     keypoints(model, name, paths[:16])                                      # warm-up (and a check that it runs)
     t = time.perf_counter(); keypoints(model, name, paths)
     return round(len(paths) / (time.perf_counter() - t), 2)
@@ -99,17 +107,14 @@ def main(argv=None):
     from mss_pose.learner import cpu_summary
     recs = valid_records(a.data)
     paths = [r.image for r in recs] if a.what == 'pck' else [r.image for r in recs][-a.images:]
-    with tempfile.TemporaryDirectory() as d:
-        onnx_file = export_onnx(None, Path(d) / 'model.onnx')
-        for name in a.settings:
-            row = res['settings'].setdefault(name, {})
-            eng, kw, passes = SETTINGS[name]
-            prec = eng.get('precision', 'auto')
-            dtype = 'float32' if eng['engine'] == 'onnxruntime' or prec is None else str(engine_dtype(prec)).removeprefix('torch.')
-            row['setting'] = dict(**eng, **kw, passes=passes, dtype=dtype)
-            if a.what == 'pck': torch.set_num_threads(max(a.threads)); row.update(score(recs, keypoints(engine(name, onnx_file), name, paths)[0]))
-            else: row['img_s'] = {str(t): timed(name, paths, onnx_file, t) for t in a.threads}
-            print(name, json.dumps({k: v for k, v in row.items() if k != 'setting'}), flush=True)
+    for name in a.settings:
+        row = res['settings'].setdefault(name, {})
+        eng, kw, passes = SETTINGS[name]
+        torch.set_num_threads(max(a.threads))
+        row['setting'] = dict(**eng, **kw, passes=passes, dtype=precision(model := engine(name)))
+        if a.what == 'pck': row.update(score(recs, keypoints(model, name, paths)[0]))
+        else: row['img_s'] = {str(t): timed(name, paths, t) for t in a.threads}
+        print(name, json.dumps({k: v for k, v in row.items() if k != 'setting'}), flush=True)
     if a.what == 'speed':
         res['mediapipe'] = dict(img_s=mediapipe_img_s(a.mediapipe_python, paths), threads='1 inference thread (XNNPACK default), any --threads')
         res['speed'] = dict(cpu=cpu_summary(), native_bf16=native_bf16(), n_images=len(paths), threads=a.threads,
@@ -133,7 +138,7 @@ def plot(res: dict, png: Path):
             ax.scatter(r['img_s'][str(t)], 100 * r['pck_limbs12'], color=f'C{k % 10}', marker='*' if name == DEFAULT else 'o',
                        s=160 if name == DEFAULT else 45, zorder=3, label=name)
         ax.scatter(res['mediapipe']['img_s'], 100 * mp_row['pck_limbs12'], c='k', marker='s', s=45, zorder=3, label='mediapipe 0.10.14 (1 thread)')
-        ax.set(xlabel=f'images/s, torch on {t} thread{"s" * (t > 1)}', title=f'{t} thread{"s" * (t > 1)}', xscale='log')
+        ax.set(xlabel=f'images/s of the predict loop, {t} thread{"s" * (t > 1)}', title=f'{t} thread{"s" * (t > 1)}', xscale='log')
         ax.grid(alpha=0.3)
     axs[0][0].set_ylabel('PCK@0.2, 12 limb joints (LSPET 7,001-8,000)')
     axs[0][-1].legend(fontsize=7, loc='lower left')

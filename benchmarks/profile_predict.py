@@ -4,7 +4,8 @@
     python benchmarks/profile_predict.py --data mss_pose/sample --images 20 --threads 1 --out /tmp/p.json   # does it run?
 
 For each engine (SPECS: the bare fp32 `MSSNet`, what prediction ran on before the torch engine; the torch engine in
-fp32 and, where the CPU computes bf16 natively, in bf16; `onnxruntime` when installed, on an .onnx file exported once
+fp32 and, where the CPU computes bf16 natively, in bf16; `onnxruntime` and `openvino` (fp32, bf16 where native, and the int8 model
+beside the checkpoint) when installed, on an .onnx file exported once
 beforehand) and each thread count, prediction with its default settings (whole image, flip test, DARK decoding, a second pass around the first
 pass's joints: `mss_pose.inference.predict_paths`) is taken apart, in its own order, into:
 
@@ -53,7 +54,8 @@ def image_paths(data: Path, n: int) -> list[Path]:
     if len(files) < n: sys.exit(f"{d} holds {len(files)} images, fewer than --images {n}")
     return files
 
-SPECS = {'MSSNet fp32': ('torch', None), 'torch fp32': ('torch', 'fp32'), 'torch bf16': ('torch', 'bf16'), 'onnxruntime': ('onnxruntime', 'auto')}
+SPECS = {'MSSNet fp32': ('torch', None), 'torch fp32': ('torch', 'fp32'), 'torch bf16': ('torch', 'bf16'), 'onnxruntime': ('onnxruntime', 'auto'),
+         'openvino fp32': ('openvino', 'fp32'), 'openvino bf16': ('openvino', 'bf16'), 'openvino int8': ('openvino', 'int8')}
 # engine rows: (engine, precision); 'MSSNet fp32' is the bare model (what prediction ran on before the TorchEngine)
 
 def startup(model_file: Path, spec: str, threads: int) -> float:
@@ -125,8 +127,8 @@ def profile(model_file: Path, spec: str, threads: int, paths: list[Path], bs: in
 def table(rows: list[dict], n: int) -> str:
     "The rows as a text table: seconds of each part, and the run's images/s."
     cols = ['startup', *PARTS, 'other', 'run']
-    head = f"{'engine':12}{'thr':>4}" + ''.join(f"{c:>12}" for c in cols) + f"{'img/s':>8}{'net GFLOP/s':>13}"
-    lines = [head] + [f"{r['engine']:12}{r['threads']:>4}" + ''.join(f"{r[c + '_s']:>12.2f}" for c in cols)
+    head = f"{'engine':14}{'thr':>4}" + ''.join(f"{c:>12}" for c in cols) + f"{'img/s':>8}{'net GFLOP/s':>13}"
+    lines = [head] + [f"{r['engine']:14}{r['threads']:>4}" + ''.join(f"{r[c + '_s']:>12.2f}" for c in cols)
                       + f"{r['img_s']:>8.2f}{r['network_gflops']:>13.1f}" for r in rows]
     return '\n'.join(lines) + f"\n(seconds for {n} images; start-up once per command)"
 
@@ -135,12 +137,12 @@ def main(argv=None):
     p.add_argument('--data', type=Path, default=LSPET, help='LSP folder or folder of images (default: LSPET)')
     p.add_argument('--images', type=int, default=200, help='the last N images of --data')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
-    p.add_argument('--engines', nargs='+', default=None, choices=list(SPECS), help='default: all (torch bf16 where the CPU has native bf16, onnxruntime when installed)')
+    p.add_argument('--engines', nargs='+', default=None, choices=list(SPECS), help='default: all (bf16 where the CPU has native bf16, onnxruntime and openvino when installed)')
     p.add_argument('--checkpoint', default=None, help='a .pth checkpoint (default: the shipped one)')
     p.add_argument('--bs', type=int, default=16, help='batch size, as the CLI\'s --bs')
     p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results' / 'profile_predict.json')
     a = p.parse_args(argv)
-    engines = a.engines or [e for e in SPECS if (e != 'torch bf16' or native_bf16()) and (e != 'onnxruntime' or importlib.util.find_spec(e))]
+    engines = a.engines or [e for e in SPECS if ('bf16' not in e or native_bf16()) and (SPECS[e][0] == 'torch' or importlib.util.find_spec(SPECS[e][0]))]
     paths, load = image_paths(a.data, a.images), os.getloadavg()[0]
     ck = read_checkpoint(a.checkpoint)
     cfg = ck['cfg']
@@ -148,8 +150,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     gflop_fwd = gflop_per_forward(load_model(ck['path'], 'cpu'), cfg.in_size)
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_file = export_onnx(ck['path'], Path(tmp) / 'model.onnx') if 'onnxruntime' in engines else None
-        files = {e: onnx_file if e == 'onnxruntime' else ck['path'] for e in engines}
+        onnx_file = export_onnx(ck['path'], Path(tmp) / 'model.onnx') if any(SPECS[e][0] != 'torch' for e in engines) else None
+        files = {e: onnx_file if SPECS[e][0] != 'torch' and SPECS[e][1] != 'int8' else ck['path'] for e in engines}   # int8: the model beside the .pth
         conv = {}
         rows = []
         for t in a.threads:
@@ -159,6 +161,7 @@ def main(argv=None):
     torch.set_num_threads(max(a.threads))
     res = dict(cpu=cpu_summary(), load_average_before=load, torch=torch.__version__,
                onnxruntime=importlib.import_module('onnxruntime').__version__ if 'onnxruntime' in engines else None,
+               openvino=importlib.import_module('openvino').__version__ if any(SPECS[e][0] == 'openvino' for e in engines) else None,
                checkpoint=ck['path'].name, in_size=cfg.in_size, n_images=len(paths), data=str(a.data), bs=a.bs,
                gflop_per_forward=gflop_fwd, forwards_per_image=n_fwd, gflop_per_image=gflop_fwd * n_fwd,
                conv3x3_gflops={str(t): v for t, v in conv.items()}, conv3x3=f"{cfg.n_feats} -> {cfg.n_feats} channels, {cfg.out_size} px, batch 8, channels_last",

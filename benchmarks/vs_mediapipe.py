@@ -170,7 +170,7 @@ def predict_mss(a) -> Path:
     paths = [Path(r.image) for r in recs]
     if [p.name for p in paths] != [p.name for p in valid_images(Path(a.data), a.n_valid)]:
         raise SystemExit("the records' images are not the last --n-valid files by name")
-    model = load_engine(a.checkpoint, device=a.device, precision=a.precision)
+    model = load_engine(a.checkpoint, a.engine, device=a.device, precision=a.precision)
     cfg = model.cfg
     load0 = os.getloadavg()
     t, c = time.perf_counter(), time.process_time()
@@ -178,7 +178,8 @@ def predict_mss(a) -> Path:
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     ck = str(a.checkpoint or shipped_checkpoint())
     timing = _timing(len(paths), wall, cpu, load0, dict(
-        inference_threads=f'{torch.get_num_threads()} (torch)', threads=f"torch.set_num_threads({torch.get_num_threads()}), num_workers=0", device=a.device, precision=str(getattr(model, 'dtype', 'float32')).removeprefix('torch.'),
+        inference_threads=f'{torch.get_num_threads()} (torch)', threads=f"torch.set_num_threads({torch.get_num_threads()}), num_workers=0", device=a.device, engine=type(model).__name__,
+        precision='int8' if getattr(model, 'info', {}).get('int8') else str(getattr(model, 'dtype', 'float32')).removeprefix('torch.'),
         batch=a.bs))
     meta = dict(label=f'mss_pose {Path(ck).name} ({cfg.in_size}px, flip)', checkpoint=ck,
                 settings=dict(box='whole image' + (', then its joints\' box' if cfg.person_pad else ''), flip=True, decode='dark', in_size=cfg.in_size), n_no_detection=0)
@@ -269,7 +270,8 @@ def main(argv=None):
     p.add_argument('--checkpoint', default=None, help='mss_pose checkpoint (default: the shipped one)')
     p.add_argument('--threads', type=int, default=1, help='torch threads for mss_pose')
     p.add_argument('--device', default='cpu', help='device for mss_pose')
-    p.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help="mss_pose's torch engine, as `mss_pose eval --precision`")
+    p.add_argument('--engine', default=None, choices=['torch', 'onnxruntime', 'openvino'], help="mss_pose's engine, as `mss_pose eval --engine` (default: its default)")
+    p.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'int8'], help="mss_pose's precision, as `mss_pose eval --precision`")
     p.add_argument('--bs', type=int, default=16, help='mss_pose batch size (as `mss_pose eval`)')
     p.add_argument('--preds', nargs='+', default=[], metavar='[LABEL=]FILE', help='more predictions to score (e.g. `mss_pose eval --out` JSON)')
     p.add_argument('--out', default=None, help='predictions file (default: results/vs_mediapipe_preds_MODEL.json)')

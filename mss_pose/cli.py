@@ -307,6 +307,8 @@ def _predict_all(model, paths, args, boxes=None):
     "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar (on a terminal) over chunks of images; `args` holds the pass flags."
     import numpy as np
     from mss_pose.inference import predict_paths, model_device
+    S = getattr(model, 'info', {}).get('in_size')                          # a graph engine's fixed input size
+    if S and args.first_size not in (None, S): raise ValueError(f"--first-size {args.first_size} needs --engine torch: the exported graph takes {S} px crops only")
     bs, passes = args.bs, dict(flip=not args.no_flip, first_flip=not (args.no_flip or args.no_first_flip), first_size=args.first_size)
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
     res = [predict_paths(model, paths[c], bs=bs, device=model_device(model), boxes=None if boxes is None else boxes[c], **passes)
@@ -409,17 +411,18 @@ def predict(args) -> dict:
 
 # %% ../nbs/12_cli.ipynb #c22a0b05
 def export(args) -> dict:
-    "Write a checkpoint's network (its final heatmaps) as a self-describing ONNX model."
-    from mss_pose.export import export_onnx
-    out = export_onnx(args.checkpoint, args.out)
+    "Write a checkpoint's network (its final heatmaps) as a self-describing ONNX model, or with --int8 as an int8 OpenVINO model."
+    from mss_pose.export import export_onnx, quantize_int8
+    out = (quantize_int8(args.checkpoint, _image_files(Path(args.calibration)), args.out, n=args.calibration_images) if args.int8
+           else export_onnx(args.checkpoint, args.out))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return dict(out=str(out))
 
 # %% ../nbs/12_cli.ipynb #7e634e54
 _PRESETS = ('tiny', 'small', 'hg2', 'hg8')    # `mss_pose.model.PRESETS`, named here so that parsing needs no torch (a test checks)
 _DATASETS = ('lspet', 'lsp', 'mpii', 'coco')  # `mss_pose.datasets.DATASETS`, likewise
-_ENGINES = ('torch', 'onnxruntime')            # `mss_pose.export.ENGINES`, likewise
-_PRECISIONS = ('auto', 'fp32', 'bf16')         # `mss_pose.export.PRECISIONS`, likewise
+_ENGINES = ('torch', 'onnxruntime', 'openvino')  # `mss_pose.export.ENGINES`, likewise
+_PRECISIONS = ('auto', 'fp32', 'bf16', 'int8') # `mss_pose.export.PRECISIONS`, likewise
 _COUNT, _POSITIVE = _int_at_least(0), _int_at_least(1)
 
 def _data_args(q: argparse.ArgumentParser):
@@ -433,12 +436,12 @@ def _data_args(q: argparse.ArgumentParser):
 def _train_args(t: argparse.ArgumentParser):
     t.add_argument('--preset', default='small', choices=_PRESETS, help='MSSConfig preset')
     t.add_argument('--baseline', action='store_true', help='plain stacked hourglass (every MSS component off)')
-    t.add_argument('--set', nargs='+', default=[], metavar='FIELD=VALUE', help='MSSConfig overrides, e.g. --set in_size=192 structure=mean')
+    t.add_argument('--set', nargs='+', action='extend', default=[], metavar='FIELD=VALUE', help='MSSConfig overrides, e.g. --set in_size=192 structure=mean')
     t.add_argument('--init', default=None, help='start from the weights (and architecture) of this checkpoint')
     t.add_argument('--epochs', type=_COUNT, default=10, help='epochs without keypoint masking')
     t.add_argument('--finetune-epochs', type=_COUNT, default=0, help='further epochs with keypoint masking on, in the same one-cycle schedule')
     t.add_argument('--lr', type=_number(0, lo_open=True), default=2e-3, help='peak learning rate of the one-cycle schedule')
-    t.add_argument('--aug', nargs='+', default=[], metavar='FIELD=VALUE', help='AugConfig overrides, e.g. --aug scale=0.75,2 whole_p=0.3')
+    t.add_argument('--aug', nargs='+', action='extend', default=[], metavar='FIELD=VALUE', help='AugConfig overrides, e.g. --aug scale=0.75,2 whole_p=0.3')
     t.add_argument('--pct-start', type=_number(0, 1), default=0.25, help='fraction of the schedule spent warming up')
     t.add_argument('--amp', default='auto', choices=['auto', 'bf16', 'fp16', 'none'],
                    help='mixed precision: auto = bf16/fp16 on a GPU, bf16 on a CPU with native bf16 (AVX-512 BF16, AMX), else fp32')
@@ -481,13 +484,16 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--checkpoint', default=None, help='OUT/mss_pose.pth or OUT/models/*.pth of `train` (default: the shipped weights)')
         c.add_argument('--no-flip', action='store_true', help='skip the flip test')
         c.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be read (after writing the output)')
-        c.add_argument('--engine', default=None, choices=_ENGINES, help='what runs the network (default: onnxruntime for a .onnx checkpoint, else torch)')
-        c.add_argument('--precision', default='auto', choices=_PRECISIONS, help='torch engine: bf16 or fp32 weights (auto: bf16 on a CPU with native bf16, else fp32)')
+        c.add_argument('--engine', default=None, choices=_ENGINES, help='what runs the network (default: openvino on a CPU where it is installed, else torch for a .pth checkpoint, onnxruntime for a .onnx)')
+        c.add_argument('--precision', default='auto', choices=_PRECISIONS, help='auto: on openvino the int8 model beside the checkpoint where there is one (the shipped weights have one), else bf16 on a CPU with native bf16, else fp32; int8: openvino only')
         c.add_argument('--no-first-flip', action='store_true', help='skip the flip test in the first of two passes (it only places the second crop)')
         c.add_argument('--first-size', type=_POSITIVE, default=None, help="crop side of the first of two passes, a multiple of 64 for the shipped model (default: the model's)")
     x = sub.add_parser('export', help='write a checkpoint as an ONNX model (final heatmaps, dynamic batch, config as metadata)')
     x.add_argument('--checkpoint', default=None, help='the .pth checkpoint to export (default: the shipped weights)')
-    x.add_argument('--out', default='model.onnx', help='ONNX file to write')
+    x.add_argument('--out', default=None, help='file to write (default: model.onnx; with --int8, NAME.int8.xml beside the checkpoint, where eval and predict find it)')
+    x.add_argument('--int8', action='store_true', help='write an int8 OpenVINO model (.xml and .bin), quantised with NNCF: pip install "mss_pose[int8]"')
+    x.add_argument('--calibration', default=None, help='--int8: a folder of images like those the model will predict (not the ones it is scored on)')
+    x.add_argument('--calibration-images', type=_POSITIVE, default=200, help='--int8: images drawn from --calibration')
     return p
 
 # %% ../nbs/12_cli.ipynb #de8af0b1
@@ -551,10 +557,24 @@ def _resumed_flags(args):
     for k, v in rec.items():
         if k not in args.given: setattr(args, k, v)
 
+def _check_export(args):
+    "The export's output and, with --int8, its calibration images, checked before any work; fills in the default --out."
+    if not args.int8:
+        if args.calibration is not None: raise ValueError("--calibration is for --int8")
+        args.out = args.out or 'model.onnx'
+    else:
+        from mss_pose.export import int8_file
+        if args.calibration is None: raise ValueError("--int8 needs --calibration: a folder of images like those the model will predict")
+        if not Path(args.calibration).is_dir(): raise FileNotFoundError(f"--calibration {args.calibration} is not a folder")
+        _image_files(Path(args.calibration))                                # a folder without images fails here
+        args.out = args.out or str(int8_file(args.checkpoint) if args.checkpoint else 'model.int8.xml')
+        if not args.out.lower().endswith('.xml'): raise ValueError(f"--int8 writes an OpenVINO model (.xml and .bin): --out {args.out} does not end in .xml")
+    _writable(Path(args.out), folder=False)
+
 def _check_args(args):
     "Check data, formats, output locations, person boxes and flag combinations before any work; fills in `format` and `person_boxes`."
     if args.cmd == 'data': return                                    # `get_dataset` checks its own input
-    if args.cmd == 'export': _writable(Path(args.out), folder=False); return
+    if args.cmd == 'export': return _check_export(args)
     if args.cmd == 'predict':
         args.images = list(dict.fromkeys(args.images))
         args.person_boxes = [args.box] * len(args.images) if args.box else _read_boxes(args.images, args.boxes)

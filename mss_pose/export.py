@@ -1,4 +1,4 @@
-"""`mss_pose export`: a checkpoint as a self-describing ONNX model; engines that run the forward pass of prediction (PyTorch or ONNX Runtime) under the same pipeline.
+"""`mss_pose export`: a checkpoint as a self-describing ONNX model or an int8 OpenVINO model; engines that run the forward pass of prediction (PyTorch, ONNX Runtime or OpenVINO) under the same pipeline.
 
 Docs: https://mss-pose.github.io/mss_pose/export.html.md"""
 
@@ -6,32 +6,35 @@ Docs: https://mss-pose.github.io/mss_pose/export.html.md"""
 
 # %% ../nbs/17_export.ipynb #a17e0004
 from __future__ import annotations
-import copy, importlib, io, json, os, warnings
+import contextlib, copy, hashlib, importlib, importlib.util, io, json, logging, os, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
 import mss_pose
 from .model import MSSConfig, MSSOutput, native_bf16
-from .inference import load_model, model_config, model_device, read_checkpoint, _bare
+from .inference import (load_model, model_config, model_device, read_checkpoint, shipped_checkpoint, predict_paths, refine_boxes,
+                                normalise_crops, _ImageCrops, _bare)
 
 # %% auto #0
-__all__ = ['ENGINES', 'OPSET', 'PRECISIONS', 'MissingExtraError', 'FinalHeatmaps', 'onnx_model', 'export_onnx', 'onnx_meta',
-           'OnnxEngine', 'fold_batchnorm', 'engine_dtype', 'TorchEngine', 'load_engine']
+__all__ = ['ENGINES', 'OPSET', 'PRECISIONS', 'MissingExtraError', 'FinalHeatmaps', 'file_sha256', 'onnx_model', 'export_onnx',
+           'onnx_meta', 'cache_dir', 'cached_onnx', 'OnnxEngine', 'fold_batchnorm', 'engine_dtype', 'TorchEngine',
+           'OpenVinoEngine', 'int8_file', 'calibration_crops', 'quantize_int8', 'default_engine', 'load_engine']
 
 # %% ../nbs/17_export.ipynb #a17e0007
-ENGINES = ('torch', 'onnxruntime')   # what `load_engine` and `--engine` accept
+ENGINES = ('torch', 'onnxruntime', 'openvino')   # what `load_engine` and `--engine` accept
+_EXTRAS = {'onnx': 'onnx', 'onnxruntime': 'onnx', 'openvino': 'openvino', 'nncf': 'int8'}   # module -> the extra that installs it
 
 class MissingExtraError(ImportError, ValueError):
     "An optional package a feature needs is not installed."
 
-def _require(module: str, # 'onnx' or 'onnxruntime'
+def _require(module: str, # 'onnx', 'onnxruntime', 'openvino' or 'nncf'
              what: str, # the feature that needs it, named in the error
             ):
     "The module, or a one-line `MissingExtraError` saying how to install it."
     try: return importlib.import_module(module)
     except ImportError: raise MissingExtraError(
-        f'{what} needs the {module} package, which is not installed: pip install "mss_pose[onnx]"') from None
+        f'{what} needs the {module} package, which is not installed: pip install "mss_pose[{_EXTRAS.get(module, "onnx")}]"') from None
 
 # %% ../nbs/17_export.ipynb #a17e0010
 class FinalHeatmaps(nn.Module):
@@ -41,6 +44,8 @@ class FinalHeatmaps(nn.Module):
 
 # %% ../nbs/17_export.ipynb #a17e0013
 OPSET = 17   # ONNX opset of the export: supported by every onnxruntime since 1.11
+
+def file_sha256(path: Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _trace(model: nn.Module) -> bytes:
     "The ONNX bytes of `model`'s final heatmaps: input 'images' (B, 3, S, S), output 'heatmaps', dynamic batch."
@@ -62,7 +67,7 @@ def onnx_model(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth
     m = onnx.load_model_from_string(_trace(model))
     S = cfg.in_size
     props = dict(mss_pose_version=mss_pose.__version__, cfg=json.dumps(cfg.to_dict()), meta=json.dumps(ck['meta']), in_size=str(S),
-                 checkpoint=ck['path'].name, input=f'images (B, 3, {S}, {S}) float32: RGB crops, ImageNet-normalised',
+                 checkpoint=ck['path'].name, checkpoint_sha256=file_sha256(ck['path']), input=f'images (B, 3, {S}, {S}) float32: RGB crops, ImageNet-normalised',
                  output=f'heatmaps (B, {cfg.J}, {cfg.out_size}, {cfg.out_size}) float32: final heatmaps of the {cfg.js.name} joints')
     for k, v in props.items(): m.metadata_props.add(key=k, value=v)
     m.doc_string = f"mss_pose MSS-Net ({cfg.n_stacks} stacks of {cfg.n_feats} features, {S} px), exported from {ck['path'].name}"
@@ -82,13 +87,14 @@ def export_onnx(checkpoint: str | Path | None, # mss_pose checkpoint (.pth); Non
 # %% ../nbs/17_export.ipynb #a17e0015
 def _parse_meta(props: dict, # the ONNX model's metadata_props
                 where, # the file, named in errors
-               ) -> dict: # cfg (MSSConfig), meta, in_size, mss_pose_version, checkpoint
+               ) -> dict: # cfg (MSSConfig), meta, in_size, mss_pose_version, checkpoint, checkpoint_sha256, int8
     "The mss_pose metadata of an exported model, checked."
     if 'cfg' not in props: raise ValueError(f"{where} is an ONNX model without mss_pose metadata (no 'cfg'); write it with `mss_pose export`")
     try: cfg = MSSConfig.from_dict(json.loads(props['cfg']))
     except (ValueError, TypeError) as e: raise ValueError(f"{where}: bad mss_pose config in its metadata: {e}") from None
     return dict(cfg=cfg, meta=json.loads(props.get('meta', '{}')), in_size=int(props.get('in_size', cfg.in_size)),
-                mss_pose_version=props.get('mss_pose_version'), checkpoint=props.get('checkpoint'))
+                mss_pose_version=props.get('mss_pose_version'), checkpoint=props.get('checkpoint'),
+                checkpoint_sha256=props.get('checkpoint_sha256'), int8=props.get('int8') == 'true')
 
 def onnx_meta(model, # an .onnx file or an onnx.ModelProto
              ) -> dict: # cfg (MSSConfig), meta, in_size, mss_pose_version, checkpoint
@@ -101,31 +107,60 @@ def onnx_meta(model, # an .onnx file or an onnx.ModelProto
     else: where = 'the ONNX model'
     return _parse_meta({p.key: p.value for p in model.metadata_props}, where)
 
+# %% ../nbs/17_export.ipynb #67604cc0
+def cache_dir() -> Path:
+    "Where exports are kept between commands: `$MSS_POSE_CACHE`, else `$XDG_CACHE_HOME/mss_pose`, else `~/.cache/mss_pose`."
+    if os.environ.get('MSS_POSE_CACHE'): return Path(os.environ['MSS_POSE_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'mss_pose'
+
+def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
+               ) -> Path | bytes: # the cached .onnx file; its bytes where the cache cannot be written
+    "The checkpoint's ONNX export (`onnx_model`), exported on first use and read from the cache after."
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
+    if not path.is_file(): read_checkpoint(path)                          # its one-line error for a missing file
+    code = Path(__file__).read_bytes() if '__file__' in globals() else b''   # this module's source: a changed export is another key
+    key = hashlib.sha256(path.read_bytes() + code + f'{mss_pose.__version__} {torch.__version__} {OPSET}'.encode()).hexdigest()[:16]
+    f = cache_dir()/'onnx'/f'{path.stem}-{key}.onnx'
+    if f.is_file(): return f
+    try: return export_onnx(path, f)
+    except OSError: return onnx_model(path).SerializeToString()
+
 # %% ../nbs/17_export.ipynb #a17e0018
-class OnnxEngine(nn.Module):
-    "An exported mss_pose model run by ONNX Runtime on the CPU, with the interface of the `MSSNet` it came from."
-    def __init__(self, model: str | Path | bytes, # an .onnx file of `mss_pose export`, or its bytes
-                 threads: int | None = None, # intra-op threads; None: torch's
-                ):
-        super().__init__()
-        ort = _require('onnxruntime', 'the onnxruntime engine')
-        where = model if isinstance(model, (str, Path)) else 'the ONNX model'
-        if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"no ONNX model at {model}")
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads or torch.get_num_threads(), 1, 3
-        try: self.session = ort.InferenceSession(str(model) if isinstance(model, Path) else model, so, providers=['CPUExecutionProvider'])
-        except Exception as e: raise ValueError(f"could not read ONNX model {where}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-        self.info = _parse_meta(self.session.get_modelmeta().custom_metadata_map, where)
-        self.cfg = self.info['cfg']
-        self.eval()                                                          # as `load_model` returns a model
+def _first_line(e: Exception) -> str: return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+def _kind(model) -> str: return 'OpenVINO' if isinstance(model, (str, Path)) and str(model).lower().endswith('.xml') else 'ONNX'
+
+def _source(model: str | Path | bytes) -> str:
+    "How errors name an engine's model; a missing file fails here."
+    if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"no {_kind(model)} model at {model}")
+    return model if isinstance(model, (str, Path)) else 'the ONNX model'
+
+class _GraphEngine(nn.Module):
+    "What the engines of an exported graph share: the `MSSNet` interface around `_run`, numpy crops in, heatmaps out."
+    def _setup(self, info: dict): self.info, self.cfg = info, info['cfg']; self.eval()   # eval: as `load_model` returns a model
 
     def forward(self, x: Tensor, # (B, 3, S, S) normalised crops, S the exported input size
                ) -> MSSOutput: # final: (B, J, S/4, S/4) on x's device; hms: empty
         S = self.info['in_size']
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
             raise ValueError(f"the ONNX model takes images (B, 3, {S}, {S}), got shape {tuple(x.shape)}")
-        hm = self.session.run(None, {'images': np.ascontiguousarray(x.detach().float().cpu().numpy())})[0]
+        hm = self._run(np.ascontiguousarray(x.detach().float().cpu().numpy()))
         return MSSOutput([torch.from_numpy(hm).to(x.device), []])
+
+class OnnxEngine(_GraphEngine):
+    "An exported mss_pose model run by ONNX Runtime on the CPU, with the interface of the `MSSNet` it came from."
+    def __init__(self, model: str | Path | bytes, # an .onnx file of `mss_pose export`, or its bytes
+                 threads: int | None = None, # intra-op threads; None: torch's
+                ):
+        super().__init__()
+        ort, where = _require('onnxruntime', 'the onnxruntime engine'), _source(model)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads or torch.get_num_threads(), 1, 3
+        try: self.session = ort.InferenceSession(str(model) if isinstance(model, Path) else model, so, providers=['CPUExecutionProvider'])
+        except Exception as e: raise ValueError(f"could not read ONNX model {where}: {_first_line(e)}") from None
+        self._setup(_parse_meta(self.session.get_modelmeta().custom_metadata_map, where))
+
+    def _run(self, x: np.ndarray) -> np.ndarray: return self.session.run(None, {'images': x})[0]
 
 # %% ../nbs/17_export.ipynb #c165fd24
 def fold_batchnorm(model: nn.Module, # in eval mode: its running statistics are what gets folded
@@ -140,13 +175,14 @@ def fold_batchnorm(model: nn.Module, # in eval mode: its running statistics are 
     return model
 
 # %% ../nbs/17_export.ipynb #0912ff18
-PRECISIONS = ('auto', 'fp32', 'bf16')   # what `TorchEngine`, `load_engine` and `--precision` accept
+PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')   # what `load_engine` and `--precision` accept; int8: the openvino engine's
 
 def engine_dtype(precision: str = 'auto', # 'auto', 'fp32' or 'bf16'
                  device=None, # where the model runs; None: the CPU
                 ) -> torch.dtype:
     "The dtype of the torch engine's weights: bf16 where asked, or for 'auto' on a CPU with native bf16; else fp32."
     if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == 'int8': raise ValueError("int8 is the openvino engine's precision (a quantised model), not a dtype of the torch engine")
     cpu = torch.device(device if device is not None else 'cpu').type == 'cpu'
     return torch.bfloat16 if precision == 'bf16' or (precision == 'auto' and cpu and native_bf16()) else torch.float32
 
@@ -167,23 +203,139 @@ class TorchEngine(nn.Module):
         out = self.model(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
         return MSSOutput([out.final.float(), [h.float() for h in out.hms]])
 
+# %% ../nbs/17_export.ipynb #2cb6d183
+def _writable_dir(d: Path) -> Path | None:
+    "`d`, made if missing, where this process can write there; else None."
+    try: d.mkdir(parents=True, exist_ok=True)
+    except OSError: return None
+    return d if os.access(d, os.W_OK) else None
+
+class OpenVinoEngine(_GraphEngine):
+    "An exported mss_pose model compiled by OpenVINO for the CPU, with the interface of the `MSSNet` it came from."
+    def __init__(self, model: str | Path | bytes, # an .onnx file of `mss_pose export` or its bytes, or an .xml of `quantize_int8`
+                 threads: int | None = None, # inference threads; None: torch's
+                 precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
+                ):
+        super().__init__()
+        ov, where = _require('openvino', 'the openvino engine'), _source(model)
+        self.dtype, core = engine_dtype(precision), ov.Core()
+        kind = _kind(model)
+        fe = ov.frontend.FrontEndManager().load_by_framework('ir' if kind == 'OpenVINO' else 'onnx')   # asked first: the others print errors
+        if isinstance(model, (str, Path)) and not fe.supported(str(model)): raise ValueError(f"could not read {kind} model {where}: not an {kind} file")
+        try: m = core.read_model(str(model)) if isinstance(model, (str, Path)) else core.read_model(model, b'')
+        except Exception as e: raise ValueError(f"could not read {kind} model {where}: {_first_line(e)}") from None
+        props = m.get_rt_info()['framework'] if m.has_rt_info(['framework']) else {}     # the ONNX metadata_props, kept in an .xml
+        self._setup(_parse_meta({k: v.astype(str) for k, v in props.items()}, where))
+        threads = threads or torch.get_num_threads()
+        if d := _writable_dir(cache_dir()/'openvino'): core.set_property({'CACHE_DIR': str(d)})   # compiled graphs, between commands
+        self.compiled = core.compile_model(m, 'CPU', {'INFERENCE_NUM_THREADS': threads, 'PERFORMANCE_HINT': 'LATENCY',
+                                                      'INFERENCE_PRECISION_HINT': 'bf16' if self.dtype == torch.bfloat16 else 'f32'})
+        self.micro = 4 * threads                                             # crops a call: measured fastest here (see below)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.compiled({0: x[i:i + self.micro]})[0] for i in range(0, len(x), self.micro)])
+
+# %% ../nbs/17_export.ipynb #907bf057
+def int8_file(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
+             ) -> Path: # NAME.int8.xml beside it
+    "Where a checkpoint's int8 OpenVINO model lives, and where `load_engine` looks for it."
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
+    return path.with_name(f'{path.stem}.int8.xml')
+
+def calibration_crops(model: nn.Module, # an engine or `MSSNet` (fp32 gives the truest first-pass boxes)
+                      paths: list, # image files to draw from
+                      n: int = 200, # images drawn
+                      seed: int = 0, # the draw
+                     ) -> list[np.ndarray]: # (1, 3, S, S) float32 crops: both passes and their mirror images
+    "Network inputs as prediction makes them, from `n` of `paths` drawn at random."
+    paths = [Path(paths[i]) for i in sorted(np.random.default_rng(seed).choice(len(paths), min(n, len(paths)), replace=False))]
+    S, boxes = model.cfg.in_size, [None]
+    if model.cfg.person_pad: boxes.append(refine_boxes(*predict_paths(model, paths, refine=False, device='cpu'), model.cfg.person_pad))
+    crops = [normalise_crops(c[None]).numpy() for b in boxes for c, _ in _ImageCrops(paths, b, S)]
+    return [x for c in crops for x in (c, np.ascontiguousarray(c[..., ::-1]))]
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    "Only errors from logger `name` for the duration, then its level as it was."
+    log = logging.getLogger(name); was = log.level
+    log.setLevel(logging.ERROR)
+    try: yield
+    finally: log.setLevel(was)
+
+def quantize_int8(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
+                  images: list = (), # calibration images: like those the model will predict, not the ones it is scored on
+                  out: str | Path | None = None, # the .xml to write (and its .bin); None: `int8_file(checkpoint)`
+                  n: int = 200, # images drawn from `images`
+                  seed: int = 0, # the draw
+                 ) -> Path:
+    "An int8 OpenVINO model of the checkpoint: NNCF post-training quantisation, calibrated on prediction's crops of `images`."
+    with _quiet_logger('torch.utils.cpp_extension'):                     # nncf imports it, which warns of no CUDA on a CPU machine
+        nncf, ov = _require('nncf', 'int8 quantisation'), _require('openvino', 'int8 quantisation')
+    out = Path(out) if out is not None else int8_file(checkpoint)
+    if out.suffix.lower() != '.xml': raise ValueError(f"an int8 model is an OpenVINO .xml (and .bin) file, not {out.name}")
+    if not len(images): raise ValueError("int8 quantisation needs calibration images")
+    src = cached_onnx(checkpoint)
+    crops = calibration_crops(OpenVinoEngine(src, precision='fp32'), list(images), n, seed)
+    m = ov.Core().read_model(str(src)) if isinstance(src, Path) else ov.Core().read_model(src, b'')
+    with warnings.catch_warnings(), _quiet_logger('torch.utils.cpp_extension'):
+        warnings.simplefilter('ignore')
+        q = nncf.quantize(m, nncf.Dataset(crops), subset_size=len(crops), preset=nncf.QuantizationPreset.MIXED, fast_bias_correction=True)
+    q.set_rt_info('true', ['framework', 'int8'])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f'.{out.stem}.{os.getpid()}.tmp.xml')
+    try:
+        ov.save_model(q, tmp)
+        os.replace(tmp.with_suffix('.bin'), out.with_suffix('.bin')); os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True); tmp.with_suffix('.bin').unlink(missing_ok=True)
+    return out
+
 # %% ../nbs/17_export.ipynb #a17e0021
-def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint or .onnx export; None: the shipped checkpoint
-                engine: str | None = None, # 'torch' or 'onnxruntime'; None: onnxruntime for a .onnx file, else torch
-                device=None, # torch: None is CUDA when available, else CPU; onnxruntime runs on the CPU
-                threads: int | None = None, # onnxruntime's intra-op threads; None: torch's
-                precision: str | None = 'auto', # torch: a `TorchEngine` of this precision ('auto', 'fp32', 'bf16'); None: the bare `MSSNet`
+def _graph_kind(checkpoint) -> str | None:
+    "'ONNX' for a .onnx file, 'OpenVINO' for an .xml, None for a .pth checkpoint."
+    s = str(checkpoint).lower() if checkpoint is not None else ''
+    return 'ONNX' if s.endswith('.onnx') else 'OpenVINO' if s.endswith('.xml') else None
+
+def default_engine(checkpoint: str | Path | None = None, # .pth checkpoint, .onnx export or int8 .xml; None: the shipped checkpoint
+                   device=None, # where it runs; None: CUDA when available, else CPU
+                  ) -> str: # one of `ENGINES`
+    "The engine `load_engine` picks: OpenVINO on the CPU where it is installed, else torch for a .pth and ONNX Runtime for a .onnx."
+    kind = _graph_kind(checkpoint)
+    cpu = torch.device(device).type == 'cpu' if device is not None else not torch.cuda.is_available()
+    if kind == 'OpenVINO' or ((cpu or kind) and importlib.util.find_spec('openvino')): return 'openvino'
+    return 'onnxruntime' if kind else 'torch'
+
+def _openvino_engine(checkpoint, threads, precision: str) -> OpenVinoEngine:
+    "The openvino engine of a .pth checkpoint: its int8 model for 'int8', and for 'auto' where one of these weights is beside it; else its export."
+    q, fp = int8_file(checkpoint), 'auto' if precision == 'int8' else precision
+    if precision in ('int8', 'auto') and q.is_file():
+        eng, path = OpenVinoEngine(q, threads, fp), Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
+        if path.is_file() and eng.info['checkpoint_sha256'] == file_sha256(path): return eng
+        if precision == 'int8': raise ValueError(f"{q} was quantised from other weights than {path}; make it again with `mss_pose export --int8`")
+    elif precision == 'int8': raise ValueError(f"no int8 model of {checkpoint or 'the shipped checkpoint'} at {q}; make one with `mss_pose export --int8`")
+    return OpenVinoEngine(cached_onnx(checkpoint), threads, fp)
+
+def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint, .onnx export or int8 .xml; None: the shipped checkpoint
+                engine: str | None = None, # 'torch', 'onnxruntime' or 'openvino'; None: `default_engine`
+                device=None, # torch: None is CUDA when available, else CPU; the graph engines run on the CPU
+                threads: int | None = None, # the graph engines' threads; None: torch's
+                precision: str | None = 'auto', # one of `PRECISIONS` (onnxruntime: fp32; int8: openvino); None: the bare `MSSNet` on torch
                ) -> nn.Module: # called on crops, returns `MSSOutput`; `.cfg` is the model's config
-    "The forward pass of prediction on the chosen engine: a `TorchEngine` (or the `MSSNet` itself), or an `OnnxEngine`."
-    is_onnx = checkpoint is not None and str(checkpoint).lower().endswith('.onnx')
-    engine = engine or ('onnxruntime' if is_onnx else 'torch')
+    "The forward pass of prediction on the chosen engine: a `TorchEngine` (or the `MSSNet` itself), an `OnnxEngine` or an `OpenVinoEngine`."
+    kind, engine = _graph_kind(checkpoint), engine or default_engine(checkpoint, device)
     if engine not in ENGINES: raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-    if precision is not None: engine_dtype(precision)                        # a bad precision fails before any work
+    if precision is not None and precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if engine == 'torch':
-        if is_onnx: raise ValueError(f"{checkpoint} is an ONNX model: it runs on the onnxruntime engine, not torch")
+        if kind: raise ValueError(f"{checkpoint} is an {kind} model: it runs on the {'openvino' if kind == 'OpenVINO' else 'onnxruntime or openvino'} engine, not torch")
         model = load_model(checkpoint, device)
         return model if precision is None else TorchEngine(model, precision)
-    if device is not None and torch.device(device).type != 'cpu': raise ValueError(f"the onnxruntime engine runs on the CPU, not {device}")
-    if precision == 'bf16': raise ValueError("the onnxruntime engine runs the graph in fp32; --precision bf16 is the torch engine's")
-    _require('onnxruntime', 'the onnxruntime engine')                       # before the export's work
-    return OnnxEngine(checkpoint if is_onnx else onnx_model(checkpoint).SerializeToString(), threads)
+    if device is not None and torch.device(device).type != 'cpu': raise ValueError(f"the {engine} engine runs on the CPU, not {device}")
+    if engine == 'onnxruntime':
+        if kind == 'OpenVINO': raise ValueError(f"{checkpoint} is an OpenVINO model: it runs on the openvino engine, not onnxruntime")
+        if precision in ('bf16', 'int8'):
+            raise ValueError(f"the onnxruntime engine runs the graph in fp32; --precision {precision} is the {'torch and openvino engines' if precision == 'bf16' else 'openvino engine'}'")
+        _require('onnxruntime', 'the onnxruntime engine')                   # before the export's work
+        return OnnxEngine(checkpoint if kind else cached_onnx(checkpoint), threads)
+    _require('openvino', 'the openvino engine')
+    if kind == 'ONNX' and precision == 'int8': raise ValueError(f"{checkpoint} is not quantised; --precision int8 runs the int8 model of a .pth checkpoint (`mss_pose export --int8`)")
+    if kind: return OpenVinoEngine(checkpoint, threads, 'auto' if precision in (None, 'int8') else precision)
+    return _openvino_engine(checkpoint, threads, precision or 'auto')

@@ -348,5 +348,7 @@ def test_sample_is_package_data(tmp_path):
 def test_a_refused_run_leaves_no_run_behind(capsys, tmp_path):
     code, out, err = run(capsys, 'train', '--preset', 'tiny', '--bs', '64', '--workers', '0', '--out', tmp_path / 'r')
     assert code == 2 and 'need at least bs=64 training records' in err and not (tmp_path / 'r' / 'run.json').exists()
-    code, out, err = run(capsys, 'train', '--preset', 'tiny', '--set', 'regression=false', '--epochs', '1', '--bs', '8', '--workers', '0', '--out', tmp_path / 'r')
-    assert code == 0 and json.loads((tmp_path / 'r' / 'run.json').read_text())['cfg']['regression'] is False   # the retry is a run
+    code, out, err = run(capsys, 'train', '--preset', 'tiny', '--set', 'person_pad=1.4', '--epochs', '1', '--bs', '8', '--workers', '0',
+                         '--set', 'regression=false', '--out', tmp_path / 'r')
+    cfg = json.loads((tmp_path / 'r' / 'run.json').read_text())['cfg']
+    assert code == 0 and cfg['regression'] is False and cfg['person_pad'] == 1.4   # the retry is a run; both --set groups count
