@@ -126,6 +126,20 @@ def eval_pck(recs, preds: Path) -> float:
     return float(pck(record_dists(recs, predicted(recs, preds)), 0.2, recs[0].joint_set)[1])
 
 
+def config_error(name: str) -> str | None:
+    "Why a trained run's saved config lacks one of its command's `--set` values (a `--set` group once replaced the ones before it)."
+    from mss_pose.cli import parse_overrides
+    from mss_pose.model import MSSConfig
+    sets, flag = [], None
+    for x in commands(name)[0]:
+        if x.startswith('--'): flag = x
+        elif flag == '--set': sets.append(x)
+    cfg = json.loads((OUT / 'runs' / name / 'run.json').read_text())['cfg']
+    if bad := {k: v for k, v in parse_overrides(sets, MSSConfig).items() if cfg.get(k) != v}:
+        return (f"seed_study: {name} was trained with {', '.join(f'{k}={cfg.get(k)!r}' for k in bad)}, its command sets "
+                f"{', '.join(f'{k}={v!r}' for k, v in bad.items())}: delete runs/{name} and run it again")
+
+
 def entry(name: str) -> dict:
     "The results entry of a finished run."
     import csv
@@ -197,6 +211,7 @@ def run_one(name: str) -> bool:
             print(f"seed_study: {name}: {' '.join(cmd)}", flush=True)
             if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT).returncode:
                 print(f"seed_study: {name} failed; see {log.name}", flush=True); return False
+    if err := config_error(name): print(err, flush=True); return False
     record(name); return True
 
 
