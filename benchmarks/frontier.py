@@ -126,7 +126,7 @@ def main(argv=None):
 
 def plot(res: dict, png: Path):
     "PCK on the 12 limb joints against images/s, one panel per thread count; a markdown table on stdout."
-    import matplotlib; matplotlib.use('Agg')
+    import matplotlib, matplotlib.ticker; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     mp = json.loads((RESULTS / 'vs_mediapipe.json').read_text())
     mp_row = next(r for r in mp['rows'] if r['model'] == 'mediapipe')
@@ -135,10 +135,12 @@ def plot(res: dict, png: Path):
     fig, axs = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 5), sharey=True, squeeze=False)
     for ax, t in zip(axs[0], threads):
         for k, (name, r) in enumerate(rows.items()):                     # a colour and marker per setting, named in the legend
-            ax.scatter(r['img_s'][str(t)], 100 * r['pck_limbs12'], color=f'C{k % 10}', marker='*' if name == DEFAULT else 'o',
+            ax.scatter(r['img_s'][str(t)], 100 * r['pck_limbs12'], color=f'C{k % 10}', marker='*' if name == DEFAULT else 'oD'[k // 10],
                        s=160 if name == DEFAULT else 45, zorder=3, label=name)
         ax.scatter(res['mediapipe']['img_s'], 100 * mp_row['pck_limbs12'], c='k', marker='s', s=45, zorder=3, label='mediapipe 0.10.14 (1 thread)')
         ax.set(xlabel=f'images/s of the predict loop, {t} thread{"s" * (t > 1)}', title=f'{t} thread{"s" * (t > 1)}', xscale='log')
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter()); ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks([t for t in (5, 10, 20, 50, 100, 200) if t < 1.3 * max(r['img_s'][str(t_)] for r in rows.values() for t_ in threads)])
         ax.grid(alpha=0.3)
     axs[0][0].set_ylabel('PCK@0.2, 12 limb joints (LSPET 7,001-8,000)')
     axs[0][-1].legend(fontsize=7, loc='lower left')
