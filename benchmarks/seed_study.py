@@ -13,7 +13,8 @@ natively, fp32 elsewhere (`--amp auto`). The shipped model's recipe at a tenth o
 
 Each run trains into `docs/ablation/seeds/runs/NAME/` (not committed: weights), resumes there after a kill (`--resume`),
 scores its final weights (`models/last.pth`, not the best epoch: no choice made on the validation images) with
-`mss_pose eval --subset valid` on LSPET 7,001-8,000, and adds one entry to `docs/ablation/seeds/results.json`
+`mss_pose eval --subset valid --engine torch` on LSPET 7,001-8,000 (the torch engine, bf16 where the CPU computes it
+natively: the default when the study began; OpenVINO is the default now), and adds one entry to `docs/ablation/seeds/results.json`
 with its history copied to `docs/ablation/seeds/NAME.csv`. A run already in results.json is never run again.
 
 The masking fine-tunes (`ft-mask-sN`, `ft-plain-sN`) start from `mss-sN`'s final weights and train 2 more epochs at a
@@ -77,8 +78,9 @@ def commands(name: str) -> list[list[str]]:
     run, last = OUT / 'runs' / name, OUT / 'runs' / name / 'models' / 'last.pth'
     flags = [*FT_FLAGS, *FT[v], '--init', str(start_weights(name))] if v in FT else [*PROXY, *VARIANTS[v][0]]
     train = ['mss_pose', 'train', '--data', DATA, *flags, '--seed', str(seed), '--out', str(run)]
-    ev = [['mss_pose', 'eval', '--data', DATA, '--subset', 'valid', '--checkpoint', str(last), '--out', str(run / 'eval.json')]]
-    if v in FT: ev.append(['mss_pose', 'eval', '--data', str(OCC), '--checkpoint', str(last), '--out', str(run / 'eval_occluded.json')])
+    eng = ['--engine', 'torch']                                  # the engine every recorded run was scored on (bf16 where native)
+    ev = [['mss_pose', 'eval', '--data', DATA, '--subset', 'valid', '--checkpoint', str(last), *eng, '--out', str(run / 'eval.json')]]
+    if v in FT: ev.append(['mss_pose', 'eval', '--data', str(OCC), '--checkpoint', str(last), *eng, '--out', str(run / 'eval_occluded.json')])
     return [[os.path.relpath(a, ROOT) if a.startswith(str(ROOT)) else a for a in c] for c in (train, *ev)]
 
 
@@ -100,7 +102,7 @@ def protocol(f: Path) -> dict:
                     pck_occluded='joints an occluder hides', pck_unoccluded='the other labelled joints of the occluded images',
                     pck_clean='mss_pose eval --subset valid on the original images')
     return dict(common, proxy=' '.join(PROXY), preset='small', in_size=128, epochs=10, images_per_epoch=6992,
-                pck_eval='mss_pose eval --subset valid: whole images, two passes, flip test, original pixels',
+                pck_eval='mss_pose eval --subset valid --engine torch: whole images, two passes, flip test, original pixels',
                 pck_crops="the learner's PCK@0.2 on the 1,000 validation joint-box crops after the last epoch (no flip, crop pixels)",
                 images_per_s='training images per second of wall time (validation included), one thread, other jobs sharing the 2 cores; '
                              'time the run was frozen for timing other work (paused_s) left out',
