@@ -213,6 +213,7 @@ def run_one(name: str) -> bool:
             print(f"seed_study: {name}: {' '.join(cmd)}", flush=True)
             if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT).returncode:
                 print(f"seed_study: {name} failed; see {log.name}", flush=True); return False
+            if cmd is train and (err := config_error(name)): print(err, flush=True); return False   # before its evals
     if err := config_error(name): print(err, flush=True); return False
     record(name); return True
 

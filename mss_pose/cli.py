@@ -490,7 +490,7 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--first-size', type=_POSITIVE, default=None, help="crop side of the first of two passes, a multiple of 64 for the shipped model (default: the model's)")
     x = sub.add_parser('export', help='write a checkpoint as an ONNX model (final heatmaps, dynamic batch, config as metadata)')
     x.add_argument('--checkpoint', default=None, help='the .pth checkpoint to export (default: the shipped weights)')
-    x.add_argument('--out', default=None, help='file to write (default: model.onnx; with --int8, NAME.int8.xml beside the checkpoint, where eval and predict find it)')
+    x.add_argument('--out', default=None, help='file to write (default: model.onnx; with --int8 and --checkpoint, NAME.int8.xml beside the checkpoint, where eval and predict find it; with --int8 alone, model.int8.xml)')
     x.add_argument('--int8', action='store_true', help='write an int8 OpenVINO model (.xml and .bin), quantised with NNCF: pip install "mss_pose[int8]"')
     x.add_argument('--calibration', default=None, help='--int8: a folder of images like those the model will predict (not the ones it is scored on)')
     x.add_argument('--calibration-images', type=_POSITIVE, default=200, help='--int8: images drawn from --calibration')

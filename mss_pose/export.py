@@ -118,7 +118,7 @@ def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pt
     "The checkpoint's ONNX export (`onnx_model`), exported on first use and read from the cache after."
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
     if not path.is_file(): read_checkpoint(path)                          # its one-line error for a missing file
-    code = Path(__file__).read_bytes() if '__file__' in globals() else b''   # this module's source: a changed export is another key
+    code = b''.join(f.read_bytes() for f in sorted(Path(mss_pose.__file__).parent.glob('*.py')))   # the package's source: changed code is another key
     key = hashlib.sha256(path.read_bytes() + code + f'{mss_pose.__version__} {torch.__version__} {OPSET}'.encode()).hexdigest()[:16]
     f = cache_dir()/'onnx'/f'{path.stem}-{key}.onnx'
     if f.is_file(): return f
@@ -143,7 +143,7 @@ class _GraphEngine(nn.Module):
                ) -> MSSOutput: # final: (B, J, S/4, S/4) on x's device; hms: empty
         S = self.info['in_size']
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
-            raise ValueError(f"the ONNX model takes images (B, 3, {S}, {S}), got shape {tuple(x.shape)}")
+            raise ValueError(f"the exported model takes images (B, 3, {S}, {S}), got shape {tuple(x.shape)}")
         hm = self._run(np.ascontiguousarray(x.detach().float().cpu().numpy()))
         return MSSOutput([torch.from_numpy(hm).to(x.device), []])
 
@@ -332,7 +332,8 @@ def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint, .onnx e
     if engine == 'onnxruntime':
         if kind == 'OpenVINO': raise ValueError(f"{checkpoint} is an OpenVINO model: it runs on the openvino engine, not onnxruntime")
         if precision in ('bf16', 'int8'):
-            raise ValueError(f"the onnxruntime engine runs the graph in fp32; --precision {precision} is the {'torch and openvino engines' if precision == 'bf16' else 'openvino engine'}'")
+            who = "torch and openvino engines'" if precision == 'bf16' else "openvino engine's"
+            raise ValueError(f"the onnxruntime engine runs the graph in fp32; --precision {precision} is the {who}")
         _require('onnxruntime', 'the onnxruntime engine')                   # before the export's work
         return OnnxEngine(checkpoint if kind else cached_onnx(checkpoint), threads)
     _require('openvino', 'the openvino engine')
