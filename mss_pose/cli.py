@@ -413,9 +413,12 @@ def predict(args) -> dict:
 def export(args) -> dict:
     "Write a checkpoint's network (its final heatmaps) as a self-describing ONNX model, or with --int8 as an int8 OpenVINO model."
     from mss_pose.export import export_onnx, quantize_int8
-    out = (quantize_int8(args.checkpoint, _image_files(Path(args.calibration)), args.out, n=args.calibration_images) if args.int8
-           else export_onnx(args.checkpoint, args.out))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.int8:
+        files = _image_files(Path(args.calibration)); bad = _unreadable(files)        # skipped with a warning, as eval does
+        out = quantize_int8(args.checkpoint, [f for f in files if f not in bad], args.out, n=args.calibration_images)
+    else: out = export_onnx(args.checkpoint, args.out)
+    size = out.stat().st_size + (out.with_suffix('.bin').stat().st_size if args.int8 else 0)
+    print(f"wrote {out} ({size / 1e6:.1f} MB{' with its .bin' if args.int8 else ''})")
     return dict(out=str(out))
 
 # %% ../nbs/12_cli.ipynb #7e634e54

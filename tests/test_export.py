@@ -183,8 +183,12 @@ def test_cli_export_int8_beside_the_checkpoint_where_eval_finds_it(capsys, tiny,
     from mss_pose.export import file_sha256
     ck = tmp_path / 'tiny.pth'
     ck.write_bytes(Path(tiny[1]).read_bytes())                             # a copy: the int8 model goes beside it
-    code, out, err = run(capsys, 'export', '--int8', '--checkpoint', ck, '--calibration', SAMPLE, '--calibration-images', 3)
+    cal = tmp_path / 'cal'; cal.mkdir()
+    for f in sorted((SAMPLE / 'images').glob('*.jpg'))[:3]: (cal / f.name).write_bytes(f.read_bytes())
+    (cal / 'broken.jpg').write_bytes(b'not an image')                      # skipped with a warning, as eval skips it
+    code, out, err = run(capsys, 'export', '--int8', '--checkpoint', ck, '--calibration', cal, '--calibration-images', 4)
     assert code == 0 and out.splitlines()[-1].startswith(f"wrote {tmp_path / 'tiny.int8.xml'} ("), (out, err)   # after NNCF's progress
+    assert f"mss_pose: warning: skipping {cal / 'broken.jpg'}" in err and 'with its .bin' in out.splitlines()[-1]
     eng = load_engine(ck, device='cpu')                                    # precision 'auto': the int8 model of these weights
     assert eng.info['int8'] and eng.info['checkpoint_sha256'] == file_sha256(ck) and eng.cfg == tiny[0].cfg
     assert run(capsys, 'eval', '--checkpoint', ck, '--precision', 'int8', '--out', tmp_path / 'e.json')[0] == 0
