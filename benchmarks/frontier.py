@@ -4,7 +4,7 @@
     python benchmarks/frontier.py speed      # images/s of every setting on the last 200 of them, on 1 and 2 threads (a quiet machine)
     python benchmarks/frontier.py plot       # benchmarks/results/frontier.png and a markdown table, from frontier.json
 
-A setting is an engine (`mss_pose.export.load_engine`) and the passes of `mss_pose.inference.predict_paths`:
+A setting is an engine (`mss_pose.export.load_engine`) and the passes of `mss_pose.export.predict_files` (`predict_paths` on torch, numpy on a graph engine):
 the default is two passes (the whole image, then the square around its joints), each with the flip test. `pck` writes
 each setting's PCK@0.2 over all 14 joints and over the 12 limb joints (neck and head top left out: mediapipe has no
 such landmark, so its two are derived), `speed` its images/s: the predict loop over the images (decoding, cropping,
@@ -25,14 +25,15 @@ import numpy as np
 import torch
 warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)
 from mss_pose.export import load_engine
-from mss_pose.inference import predict_paths, refine_boxes
+from mss_pose.export import predict_files
+from mss_pose.images import refine_boxes
 from mss_pose.model import native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 LSPET = ROOT / '..' / 'shared' / 'data' / 'lspet'
 RESULTS = ROOT / 'benchmarks' / 'results'
 DEFAULT = 'default: openvino auto (int8), two passes, flip'
-SETTINGS = {   # name: (load_engine arguments, predict_paths arguments, passes)
+SETTINGS = {   # name: (load_engine arguments, predict_files arguments, passes)
     'before: MSSNet fp32, two passes, flip': (dict(engine='torch', precision=None), {}, 2),
     'torch fp32 engine, two passes, flip': (dict(engine='torch', precision='fp32'), {}, 2),
     'torch auto, two passes, flip': (dict(engine='torch'), {}, 2),
@@ -59,15 +60,15 @@ def engine(name: str):
 
 def precision(model) -> str:
     "What an engine computes in: int8 (a quantised OpenVINO model), or the dtype of its weights."
-    if getattr(model, 'info', {}).get('int8'): return 'int8'
+    if hasattr(model, 'precision'): return {'fp32': 'float32', 'bf16': 'bfloat16'}.get(model.precision, model.precision)   # a graph engine
     return str(getattr(model, 'dtype', torch.float32)).removeprefix('torch.')
 
 def keypoints(model, name: str, paths):
     "(N, J, 2) keypoints and (N, J) scores of one setting's passes on `paths`, on its engine `model`."
     _, kw, passes = SETTINGS[name]
-    if passes == 1: return predict_paths(model, paths, refine=False, **kw)
-    k, s = predict_paths(model, paths, **kw)
-    if passes == 3: k, s = predict_paths(model, paths, boxes=refine_boxes(k, s, model.cfg.person_pad), flip=kw.get('flip', True))
+    if passes == 1: return predict_files(model, paths, refine=False, **kw)
+    k, s = predict_files(model, paths, **kw)
+    if passes == 3: k, s = predict_files(model, paths, boxes=refine_boxes(k, s, model.cfg.person_pad), flip=kw.get('flip', True))
     return k, s
 
 def score(recs, kps) -> dict:

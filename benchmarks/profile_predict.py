@@ -7,7 +7,7 @@ For each engine (SPECS: the bare fp32 `MSSNet`, what prediction ran on before th
 fp32 and, where the CPU computes bf16 natively, in bf16; `onnxruntime` and `openvino` (fp32, bf16 where native, and the int8 model
 beside the checkpoint) when installed, on an .onnx file exported once
 beforehand) and each thread count, prediction with its default settings (whole image, flip test, DARK decoding, a second pass around the first
-pass's joints: `mss_pose.inference.predict_paths`) is taken apart, in its own order, into:
+pass's joints: `mss_pose.export.predict_files`, numpy on a graph engine) is taken apart, in its own order, into:
 
 - start-up: a fresh Python process that imports `mss_pose.cli` and loads the engine (`load_engine`), as a command pays it;
 - decode: reading and decoding the image files (twice: the second pass reads the images again);
@@ -16,7 +16,7 @@ pass's joints: `mss_pose.inference.predict_paths`) is taken apart, in its own or
 - flip: the network on the mirrored crops of both passes, and the average (a call of its own, as prediction makes
   on a CPU: `flip_heatmaps`);
 - heatmaps: decoding the heatmaps, mapping back to original pixels, and the second pass's boxes;
-- other: a real `predict_paths` run on the same images, engine and threads, minus the sum of the parts above (Python,
+- other: a real `predict_files` run on the same images, engine and threads, minus the sum of the parts above (Python,
   the DataLoader). The replica's keypoints are checked against the real run's.
 
 It also states the compute limit: GFLOP per image (`torch.utils.flop_counter` on one forward pass, times the passes
@@ -38,7 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mss_pose.heatmaps import HeatmapCodec
 from mss_pose.images import apply_affine, invert_affine
 from mss_pose.inference import crop_image, load_image, load_model, normalise_crops, predict_paths, read_checkpoint, refine_boxes
-from mss_pose.export import export_onnx, load_engine
+from mss_pose.export import GraphEngine, decode_heatmaps_np, export_onnx, load_engine, normalise, predict_files
 from mss_pose.model import native_bf16
 warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)   # fastai, on import (as the CLI does)
 from mss_pose.learner import cpu_summary
@@ -61,15 +61,16 @@ SPECS = {'MSSNet fp32': ('torch', None), 'torch fp32': ('torch', 'fp32'), 'torch
 def startup(model_file: Path, spec: str, threads: int) -> float:
     "Wall-clock seconds of a fresh process importing the CLI and loading the engine."
     engine, prec = SPECS[spec]
-    code = (f"import torch; torch.set_num_threads({threads}); import mss_pose.cli; from mss_pose.export import load_engine; "
+    code = ((f"import torch; torch.set_num_threads({threads}); " if engine == 'torch' else '')   # a graph engine: OMP_NUM_THREADS, no torch
+            + f"import mss_pose.cli; from mss_pose.export import load_engine; "
             f"load_engine({str(model_file)!r}, {engine!r}, {'cpu' if engine == 'torch' else None!r}, precision={prec!r})")
     t = time.perf_counter()
     subprocess.run([sys.executable, '-c', code], check=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads)})
     return time.perf_counter() - t
 
 def replica(model, paths: list[Path], bs: int) -> tuple[dict, np.ndarray]:
-    "`predict_paths`'s work, part by part: seconds per part, and the keypoints (N, J, 2)."
-    cfg, times = model.cfg, defaultdict(float)
+    "`predict_files`' work (numpy on a graph engine, torch's `predict_paths` else), part by part: seconds per part, and the keypoints (N, J, 2)."
+    cfg, times, graph = model.cfg, defaultdict(float), isinstance(model, GraphEngine)
     S, fi = cfg.in_size, torch.as_tensor(np.asarray(cfg.js.flip_index))
     codec = HeatmapCodec((S, S), method='dark')
     @contextlib.contextmanager
@@ -82,13 +83,18 @@ def replica(model, paths: list[Path], bs: int) -> tuple[dict, np.ndarray]:
             with part('decode'): imgs = [load_image(p) for p in paths[i:i + bs]]
             with part('crop'):
                 crops, Ms = zip(*[crop_image(im, None if boxes is None else boxes[i + j], S) for j, im in enumerate(imgs)])
-                x = normalise_crops(np.stack(crops))
-            with torch.no_grad():
-                with part(name): hm = model(x).final.float()
-                with part('flip'): hm = (hm + model(x.flip(-1)).final.float().flip(-1)[:, fi]) / 2
+                x = normalise(np.stack(crops)) if graph else normalise_crops(np.stack(crops))
+            if graph:
+                with part(name): hm = model(x)
+                with part('flip'): hm = (hm + model(np.ascontiguousarray(x[..., ::-1]))[..., ::-1][:, fi.numpy()]) / 2
+            else:
+                with torch.no_grad():
+                    with part(name): hm = model(x).final.float()
+                    with part('flip'): hm = (hm + model(x.flip(-1)).final.float().flip(-1)[:, fi]) / 2
             with part('heatmaps'):
-                k, s = codec.decode(hm)
-                kps.append(apply_affine(k.numpy(), invert_affine(np.stack(Ms)))); scores.append(s.numpy())
+                if graph: k, s = decode_heatmaps_np(hm); k = (k + 0.5) * (S / hm.shape[-1]) - 0.5
+                else: k, s = (t.numpy() for t in codec.decode(hm))
+                kps.append(apply_affine(k, invert_affine(np.stack(Ms)))); scores.append(s)
         kps, scores = np.concatenate(kps), np.concatenate(scores)
         if not cfg.person_pad: break
         if name == 'first pass':
@@ -115,8 +121,8 @@ def profile(model_file: Path, spec: str, threads: int, paths: list[Path], bs: in
     torch.set_num_threads(threads)
     engine, prec = SPECS[spec]
     model = load_engine(model_file, engine, 'cpu' if engine == 'torch' else None, threads, precision=prec)
-    predict_paths(model, paths[:2], bs=bs, device='cpu')                     # warm-up: first calls allocate and plan
-    t = time.perf_counter(); kps, _ = predict_paths(model, paths, bs=bs, device='cpu'); whole = time.perf_counter() - t
+    predict_files(model, paths[:2], bs=bs, device='cpu')                     # warm-up: first calls allocate and plan
+    t = time.perf_counter(); kps, _ = predict_files(model, paths, bs=bs, device='cpu'); whole = time.perf_counter() - t
     parts, kr = replica(model, paths, bs)
     if (d := float(np.median(np.linalg.norm(kr - kps, axis=-1)))) > 0.05: raise RuntimeError(f"the replica's keypoints are {d:.2f} px off {spec}'s (median)")
     fwd = sum(parts.get(k, 0) for k in ('first pass', 'second pass', 'flip'))

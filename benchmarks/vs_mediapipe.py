@@ -163,8 +163,8 @@ def _records(a):
 
 def predict_mss(a) -> Path:
     import torch
-    from mss_pose.inference import predict_paths, shipped_checkpoint
-    from mss_pose.export import load_engine
+    from mss_pose.inference import shipped_checkpoint
+    from mss_pose.export import load_engine, predict_files
     torch.set_num_threads(a.threads)
     recs = _records(a)
     paths = [Path(r.image) for r in recs]
@@ -174,7 +174,7 @@ def predict_mss(a) -> Path:
     cfg = model.cfg
     load0 = os.getloadavg()
     t, c = time.perf_counter(), time.process_time()
-    kps, scores = predict_paths(model, paths, bs=a.bs, flip=True, device=a.device, num_workers=0)
+    kps, scores = predict_files(model, paths, bs=a.bs, flip=True, device=a.device, num_workers=0)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     ck = str(a.checkpoint or shipped_checkpoint())
     timing = _timing(len(paths), wall, cpu, load0, dict(

@@ -306,12 +306,12 @@ def _unreadable(paths: list[Path]) -> dict[Path, str]:
 def _predict_all(model, paths, args, boxes=None):
     "Keypoints (N, J, 2) original px and scores (N, J), with a progress bar (on a terminal) over chunks of images; `args` holds the pass flags."
     import numpy as np
-    from mss_pose.inference import predict_paths, model_device
+    from mss_pose.export import predict_files                                  # numpy on a graph engine: no torch
     S = getattr(model, 'info', {}).get('in_size')                          # a graph engine's fixed input size
     if S and args.first_size not in (None, S): raise ValueError(f"--first-size {args.first_size} needs --engine torch: the exported graph takes {S} px crops only")
     bs, passes = args.bs, dict(flip=not args.no_flip, first_flip=not (args.no_flip or args.no_first_flip), first_size=args.first_size)
     chunks = [slice(i, i + 4 * bs) for i in range(0, len(paths), 4 * bs)]
-    res = [predict_paths(model, paths[c], bs=bs, device=model_device(model), boxes=None if boxes is None else boxes[c], **passes)
+    res = [predict_files(model, paths[c], bs=bs, boxes=None if boxes is None else boxes[c], **passes)
            for c in _progress(chunks, [len(paths[c]) for c in chunks])]
     return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
@@ -353,7 +353,6 @@ def _pck_tables(recs, kps, js) -> float:
 def evaluate(args) -> dict:
     "Predict every image (or person) of a dataset, write JSON in original pixels, print PCK when labels exist."
     from mss_pose.export import load_engine
-    from mss_pose.readers import split_records
     from mss_pose.images import person_box
     model = load_engine(args.checkpoint, args.engine, precision=args.precision); js = model.cfg.js
     data = Path(args.data) if args.data is not None else sample_dir()
@@ -361,6 +360,7 @@ def evaluate(args) -> dict:
         recs, images = None, _image_files(data)
         print(f"no labels ({data} has no joints.mat): predicting {len(images)} images, PCK skipped")
     else:
+        from mss_pose.readers import split_records
         recs = read_records(data, args.format, args.images, args.missing)
         if args.subset == 'valid': recs = split_records(recs, args.n_valid if args.n_valid is not None else default_n_valid(len(recs)))[1]
         if not recs: raise ValueError(f"no people to evaluate in {data}")

@@ -6,23 +6,22 @@ Docs: https://mss-pose.github.io/mss_pose/export.html.md"""
 
 # %% ../nbs/17_export.ipynb #a17e0004
 from __future__ import annotations
-import contextlib, copy, hashlib, importlib, importlib.util, io, json, logging, os, warnings
+import contextlib, hashlib, importlib, importlib.util, io, json, logging, os, sys, warnings
 from pathlib import Path
 import numpy as np
-import torch
-from torch import nn, Tensor
 import mss_pose
-from .model import MSSConfig, MSSOutput, native_bf16
-from .inference import (load_model, model_config, model_device, read_checkpoint, shipped_checkpoint, predict_paths, refine_boxes,
-                                normalise_crops, _ImageCrops, _bare)
+from .config import MSSConfig, shipped_checkpoint
+from .images import IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_image, invert_affine, load_image, refine_boxes
 
 # %% auto #0
-__all__ = ['ENGINES', 'OPSET', 'PRECISIONS', 'MissingExtraError', 'FinalHeatmaps', 'file_sha256', 'onnx_model', 'export_onnx',
-           'onnx_meta', 'cache_dir', 'cached_onnx', 'OnnxEngine', 'fold_batchnorm', 'engine_dtype', 'TorchEngine',
-           'OpenVinoEngine', 'int8_file', 'calibration_crops', 'quantize_int8', 'default_engine', 'load_engine']
+__all__ = ['ENGINES', 'PRECISIONS', 'OPSET', 'MissingExtraError', 'file_sha256', 'onnx_model', 'export_onnx', 'onnx_meta',
+           'cache_dir', 'cached_onnx', 'default_threads', 'GraphEngine', 'OnnxEngine', 'OpenVinoEngine', 'normalise',
+           'decode_heatmaps_np', 'predict_files', 'int8_file', 'calibration_crops', 'quantize_int8', 'default_engine',
+           'load_engine']
 
 # %% ../nbs/17_export.ipynb #a17e0007
 ENGINES = ('torch', 'onnxruntime', 'openvino')   # what `load_engine` and `--engine` accept
+PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')    # what `load_engine` and `--precision` accept; int8: the openvino engine's
 _EXTRAS = {'onnx': 'onnx', 'onnxruntime': 'onnx', 'openvino': 'openvino', 'nncf': 'int8'}   # module -> the extra that installs it
 
 class MissingExtraError(ImportError, ValueError):
@@ -36,19 +35,15 @@ def _require(module: str, # 'onnx', 'onnxruntime', 'openvino' or 'nncf'
     except ImportError: raise MissingExtraError(
         f'{what} needs the {module} package, which is not installed: pip install "mss_pose[{_EXTRAS.get(module, "onnx")}]"') from None
 
-# %% ../nbs/17_export.ipynb #a17e0010
-class FinalHeatmaps(nn.Module):
-    "An `MSSNet` down to what prediction uses: images (B, 3, S, S) -> final heatmaps (B, J, S/4, S/4)."
-    def __init__(self, model: nn.Module): super().__init__(); self.model = _bare(model)
-    def forward(self, x: Tensor) -> Tensor: return self.model(x).final
-
 # %% ../nbs/17_export.ipynb #a17e0013
 OPSET = 17   # ONNX opset of the export: supported by every onnxruntime since 1.11
 
 def file_sha256(path: Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
-def _trace(model: nn.Module) -> bytes:
+def _trace(model) -> bytes:
     "The ONNX bytes of `model`'s final heatmaps: input 'images' (B, 3, S, S), output 'heatmaps', dynamic batch."
+    import torch
+    from mss_pose.inference import FinalHeatmaps, model_config
     S = model_config(model).in_size
     f = io.BytesIO()
     with warnings.catch_warnings():
@@ -61,6 +56,7 @@ def _trace(model: nn.Module) -> bytes:
 def onnx_model(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
               ): # onnx.ModelProto with the config and meta as metadata
     "The checkpoint's network, down to its final heatmaps, as a self-describing ONNX model."
+    from mss_pose.inference import load_model, read_checkpoint
     onnx = _require('onnx', 'ONNX export')
     ck = read_checkpoint(checkpoint)
     model, cfg = load_model(ck['path'], device='cpu'), ck['cfg']
@@ -116,6 +112,8 @@ def cache_dir() -> Path:
 def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
                ) -> Path | bytes: # the cached .onnx file; its bytes where the cache cannot be written
     "The checkpoint's ONNX export (`onnx_model`), exported on first use and read from the cache after."
+    import torch
+    from mss_pose.inference import read_checkpoint
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
     if not path.is_file(): read_checkpoint(path)                          # its one-line error for a missing file
     code = b''.join(f.read_bytes() for f in sorted(Path(mss_pose.__file__).parent.glob('*.py')))   # the package's source: changed code is another key
@@ -128,80 +126,60 @@ def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pt
 # %% ../nbs/17_export.ipynb #a17e0018
 def _first_line(e: Exception) -> str: return str(e).splitlines()[0] if str(e) else type(e).__name__
 
-def _kind(model) -> str: return 'OpenVINO' if isinstance(model, (str, Path)) and str(model).lower().endswith('.xml') else 'ONNX'
+def _graph_kind(model) -> str | None:
+    "'OpenVINO' for an .xml file, 'ONNX' for a .onnx file or a graph's bytes, None for anything else (a .pth checkpoint)."
+    if isinstance(model, (bytes, bytearray, memoryview)): return 'ONNX'
+    s = str(model).lower() if model is not None else ''
+    return 'ONNX' if s.endswith('.onnx') else 'OpenVINO' if s.endswith('.xml') else None
 
 def _source(model: str | Path | bytes) -> str:
     "How errors name an engine's model; a missing file fails here."
-    if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"no {_kind(model)} model at {model}")
+    if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"no {_graph_kind(model) or 'ONNX'} model at {model}")
     return model if isinstance(model, (str, Path)) else 'the ONNX model'
 
-class _GraphEngine(nn.Module):
-    "What the engines of an exported graph share: the `MSSNet` interface around `_run`, numpy crops in, heatmaps out."
-    def _setup(self, info: dict): self.info, self.cfg = info, info['cfg']; self.eval()   # eval: as `load_model` returns a model
+def default_threads() -> int:
+    "An engine's threads when not told: torch's count where torch is loaded, else `OMP_NUM_THREADS`, else 0 (the engine's own default)."
+    if 'torch' in sys.modules: return sys.modules['torch'].get_num_threads()
+    try: return max(0, int(os.environ.get('OMP_NUM_THREADS', '0')))
+    except ValueError: return 0
 
-    def forward(self, x: Tensor, # (B, 3, S, S) normalised crops, S the exported input size
-               ) -> MSSOutput: # final: (B, J, S/4, S/4) on x's device; hms: empty
+class GraphEngine:
+    "What the engines of an exported graph share: crops in, final heatmaps out, numpy only; `cfg` and `info` from the graph's metadata."
+    def _setup(self, info: dict): self.info, self.cfg = info, info['cfg']
+
+    def __call__(self, x, # (B, 3, S, S) normalised crops, S the exported input size: numpy, or a torch tensor (the torch pipeline)
+                ): # numpy: final heatmaps (B, J, S/4, S/4); a tensor: `MSSOutput` (final on x's device, no hms), as an `MSSNet`'s
         S = self.info['in_size']
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, S, S):
             raise ValueError(f"the exported model takes images (B, 3, {S}, {S}), got shape {tuple(x.shape)}")
+        if isinstance(x, np.ndarray): return self._run(np.ascontiguousarray(x, np.float32))
+        import torch                                                        # a tensor: torch is loaded already
+        from mss_pose.model import MSSOutput
         hm = self._run(np.ascontiguousarray(x.detach().float().cpu().numpy()))
         return MSSOutput([torch.from_numpy(hm).to(x.device), []])
 
-class OnnxEngine(_GraphEngine):
-    "An exported mss_pose model run by ONNX Runtime on the CPU, with the interface of the `MSSNet` it came from."
+    def heatmaps(self, x: np.ndarray, # (B, 3, S, S) normalised crops
+                 flip: bool = True, # flip test: average with the mirror image's heatmaps, mirrored back with left/right swapped
+                ) -> np.ndarray: # (B, J, S/4, S/4)
+        "Final heatmaps of crops, with the flip test of `mss_pose.inference.flip_heatmaps`."
+        hm = self(x)
+        if not flip: return hm
+        return (hm + self(np.ascontiguousarray(x[..., ::-1]))[..., ::-1][:, np.asarray(self.cfg.js.flip_index)]) / 2
+
+class OnnxEngine(GraphEngine):
+    "An exported mss_pose model run by ONNX Runtime on the CPU."
     def __init__(self, model: str | Path | bytes, # an .onnx file of `mss_pose export`, or its bytes
-                 threads: int | None = None, # intra-op threads; None: torch's
+                 threads: int | None = None, # intra-op threads; None: `default_threads()`
                 ):
-        super().__init__()
         ort, where = _require('onnxruntime', 'the onnxruntime engine'), _source(model)
         so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads or torch.get_num_threads(), 1, 3
+        so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads or default_threads(), 1, 3
         try: self.session = ort.InferenceSession(str(model) if isinstance(model, Path) else model, so, providers=['CPUExecutionProvider'])
         except Exception as e: raise ValueError(f"could not read ONNX model {where}: {_first_line(e)}") from None
         self._setup(_parse_meta(self.session.get_modelmeta().custom_metadata_map, where))
+        self.precision = 'fp32'
 
     def _run(self, x: np.ndarray) -> np.ndarray: return self.session.run(None, {'images': x})[0]
-
-# %% ../nbs/17_export.ipynb #c165fd24
-def fold_batchnorm(model: nn.Module, # in eval mode: its running statistics are what gets folded
-                  ) -> nn.Module: # a copy; every Conv2d -> BatchNorm2d pair inside an nn.Sequential is one Conv2d
-    "A copy of `model` with each BatchNorm that directly follows a convolution folded into that convolution."
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-    model = copy.deepcopy(model).eval()
-    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-        for i in range(len(seq) - 1):
-            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
-                seq[i], seq[i + 1] = fuse_conv_bn_eval(seq[i], seq[i + 1]), nn.Identity()
-    return model
-
-# %% ../nbs/17_export.ipynb #0912ff18
-PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')   # what `load_engine` and `--precision` accept; int8: the openvino engine's
-
-def engine_dtype(precision: str = 'auto', # 'auto', 'fp32' or 'bf16'
-                 device=None, # where the model runs; None: the CPU
-                ) -> torch.dtype:
-    "The dtype of the torch engine's weights: bf16 where asked, or for 'auto' on a CPU with native bf16; else fp32."
-    if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    if precision == 'int8': raise ValueError("int8 is the openvino engine's precision (a quantised model), not a dtype of the torch engine")
-    cpu = torch.device(device if device is not None else 'cpu').type == 'cpu'
-    return torch.bfloat16 if precision == 'bf16' or (precision == 'auto' and cpu and native_bf16()) else torch.float32
-
-# %% ../nbs/17_export.ipynb #c3d3c27a
-class TorchEngine(nn.Module):
-    "An `MSSNet` prepared for prediction: BatchNorm folded, channels_last, in the dtype of `precision`; heatmaps come back fp32."
-    def __init__(self, model: nn.Module, # an `MSSNet` (wrapped by torch.compile, DataParallel or DDP is fine)
-                 precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
-                ):
-        super().__init__()
-        self.cfg, dev = model_config(model), model_device(model)
-        self.dtype = engine_dtype(precision, dev)
-        self.model = fold_batchnorm(_bare(model)).to(dev, self.dtype, memory_format=torch.channels_last)
-        self.eval()
-
-    def forward(self, x: Tensor, # (B, 3, S, S) normalised crops
-               ) -> MSSOutput: # final (B, J, S/4, S/4) and hms, fp32
-        out = self.model(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
-        return MSSOutput([out.final.float(), [h.float() for h in out.hms]])
 
 # %% ../nbs/17_export.ipynb #2cb6d183
 def _writable_dir(d: Path) -> Path | None:
@@ -210,30 +188,127 @@ def _writable_dir(d: Path) -> Path | None:
     except OSError: return None
     return d if os.access(d, os.W_OK) else None
 
-class OpenVinoEngine(_GraphEngine):
-    "An exported mss_pose model compiled by OpenVINO for the CPU, with the interface of the `MSSNet` it came from."
+def _ov_precision(core, precision: str) -> str:
+    "OpenVINO's inference precision for ours: 'auto' is bf16 where the CPU computes it natively (OpenVINO says which), else fp32."
+    if precision not in ('auto', 'fp32', 'bf16'): raise ValueError(f"unknown precision {precision!r} for the openvino engine; use auto, fp32 or bf16")
+    if precision == 'auto': return 'bf16' if 'BF16' in core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES') else 'fp32'
+    return precision
+
+class OpenVinoEngine(GraphEngine):
+    "An exported mss_pose model compiled by OpenVINO for the CPU."
     def __init__(self, model: str | Path | bytes, # an .onnx file of `mss_pose export` or its bytes, or an .xml of `quantize_int8`
-                 threads: int | None = None, # inference threads; None: torch's
+                 threads: int | None = None, # inference threads; None: `default_threads()`
                  precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
                 ):
-        super().__init__()
         ov, where = _require('openvino', 'the openvino engine'), _source(model)
-        self.dtype, core = engine_dtype(precision), ov.Core()
-        kind = _kind(model)
+        core, kind = ov.Core(), _graph_kind(model)
         fe = ov.frontend.FrontEndManager().load_by_framework('ir' if kind == 'OpenVINO' else 'onnx')   # asked first: the others print errors
         if isinstance(model, (str, Path)) and not fe.supported(str(model)): raise ValueError(f"could not read {kind} model {where}: not an {kind} file")
         try: m = core.read_model(str(model)) if isinstance(model, (str, Path)) else core.read_model(model, b'')
         except Exception as e: raise ValueError(f"could not read {kind} model {where}: {_first_line(e)}") from None
         props = m.get_rt_info()['framework'] if m.has_rt_info(['framework']) else {}     # the ONNX metadata_props, kept in an .xml
         self._setup(_parse_meta({k: v.astype(str) for k, v in props.items()}, where))
-        threads = threads or torch.get_num_threads()
+        hint = _ov_precision(core, precision)
         if d := _writable_dir(cache_dir()/'openvino'): core.set_property({'CACHE_DIR': str(d)})   # compiled graphs, between commands
-        self.compiled = core.compile_model(m, 'CPU', {'INFERENCE_NUM_THREADS': threads, 'PERFORMANCE_HINT': 'LATENCY',
-                                                      'INFERENCE_PRECISION_HINT': 'bf16' if self.dtype == torch.bfloat16 else 'f32'})
-        self.micro = 4 * threads                                             # crops a call: measured fastest here (see below)
+        self.compiled = core.compile_model(m, 'CPU', {'INFERENCE_NUM_THREADS': threads or default_threads(), 'PERFORMANCE_HINT': 'LATENCY',
+                                                      'INFERENCE_PRECISION_HINT': 'bf16' if hint == 'bf16' else 'f32'})
+        self.precision = 'int8' if self.info['int8'] else hint
+        self.micro = 4 * int(self.compiled.get_property('INFERENCE_NUM_THREADS'))   # crops a call: measured fastest here (see below)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         return np.concatenate([self.compiled({0: x[i:i + self.micro]})[0] for i in range(0, len(x), self.micro)])
+
+# %% ../nbs/17_export.ipynb #74adc8c5
+def normalise(crops: np.ndarray, # (B, S, S, 3) uint8 RGB
+             ) -> np.ndarray: # (B, 3, S, S) float32, ImageNet-normalised
+    "Network input from uint8 RGB crops: `mss_pose.inference.normalise_crops` in numpy (one scale and one shift, in place)."
+    std = np.asarray(IMAGENET_STD, np.float32)
+    x = crops.transpose(0, 3, 1, 2).astype(np.float32, order="C")         # (B, 3, S, S), a contiguous copy
+    x *= (1 / (255 * std))[:, None, None]
+    x -= (np.asarray(IMAGENET_MEAN, np.float32) / std)[:, None, None]
+    return x
+
+# %% ../nbs/17_export.ipynb #bc578634
+_TAYLOR = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 0), (-2, 0), (0, 2), (0, -2), (1, 1), (-1, -1), (1, -1), (-1, 1)]
+
+def _at(hm: np.ndarray, x: np.ndarray, y: np.ndarray, offsets) -> np.ndarray:
+    "Values of `hm` (B, J, h, w) at integer (x, y) (B, J) plus each (dx, dy), clamped to the map -> (B, J, len(offsets))."
+    h, w = hm.shape[-2:]
+    b, j = np.indices(x.shape)
+    return np.stack([hm[b, j, np.clip(y + dy, 0, h - 1), np.clip(x + dx, 0, w - 1)] for dx, dy in offsets], -1)
+
+def _blur(hm: np.ndarray, k: int) -> np.ndarray:
+    "`mss_pose.heatmaps.gaussian_blur`: separable Gaussian (OpenCV's sigma for kernel `k`), reflected borders, each map back to its peak."
+    h, w = hm.shape[-2:]
+    r, sigma = min(k // 2, h - 1, w - 1), 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+    g = np.exp(-np.arange(-r, r + 1, dtype=np.float32) ** 2 / np.float32(2 * sigma ** 2)); g /= g.sum()
+    x = np.pad(hm, ((0, 0), (0, 0), (r, r), (r, r)), mode='reflect')
+    x = sum(gk * x[..., i:i + w] for i, gk in enumerate(g))
+    x = sum(gk * x[..., i:i + h, :] for i, gk in enumerate(g))
+    return x * hm.max((-2, -1), keepdims=True) / np.maximum(x.max((-2, -1), keepdims=True), np.float32(1e-12))
+
+def decode_heatmaps_np(hm: np.ndarray, # (B, J, h, w)
+                       method: str = 'dark', # 'argmax', 'quarter' or 'dark'
+                      ) -> tuple[np.ndarray, np.ndarray]: # kps (B, J, 2) x,y in map pixels; scores (B, J)
+    "`mss_pose.heatmaps.decode_heatmaps` in numpy: the argmax, then a quarter-pixel step or DARK's Newton step on the log-heatmap."
+    if method not in ('argmax', 'quarter', 'dark'): raise ValueError(f"unknown decode method {method!r}; use 'argmax', 'quarter' or 'dark'")
+    hm = np.asarray(hm, np.float32)
+    B, J, h, w = hm.shape
+    flat = hm.reshape(B, J, h * w); i = flat.argmax(-1)
+    scores, (y, x) = np.take_along_axis(flat, i[..., None], -1)[..., 0], np.divmod(i, w)
+    kps = np.stack([x, y], -1).astype(np.float32)
+    if method == 'argmax': return kps, scores
+    v = _at(hm, x, y, [(1, 0), (-1, 0), (0, 1), (0, -1)])
+    quarter = kps + 0.25 * np.stack([np.sign(v[..., 0] - v[..., 1]) * ((x > 0) & (x < w - 1)),
+                                      np.sign(v[..., 2] - v[..., 3]) * ((y > 0) & (y < h - 1))], -1)
+    if method == 'quarter': return quarter, scores
+    k = 2 * ((min(h, w) - 32) // 6) + 1 if min(h, w) > 32 else 0           # `mss_pose.heatmaps.dark_kernel`
+    sm = _blur(hm, k) if k and min(h, w) >= 2 * k else hm
+    L = np.pad(np.log(np.maximum(sm, np.float32(1e-10))), ((0, 0), (0, 0), (2, 2), (2, 2)), mode='edge')
+    c, xp, xm, yp, ym, x2p, x2m, y2p, y2m, pp, mm, pm, mp = np.moveaxis(_at(L, x + 2, y + 2, _TAYLOR), -1, 0)
+    dx, dy, dxx, dyy = 0.5 * (xp - xm), 0.5 * (yp - ym), 0.25 * (x2p - 2 * c + x2m), 0.25 * (y2p - 2 * c + y2m)
+    dxy = 0.25 * (pp + mm - pm - mp)
+    det = dxx * dyy - dxy ** 2
+    ok = (dxx < 0) & (det > 1e-12)
+    off = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], -1) / np.where(ok, det, 1)[..., None]   # -H^-1 g
+    ok &= (x >= 2) & (x <= w - 3) & (y >= 2) & (y <= h - 3) & (np.abs(off) <= 1.5).all(-1)
+    return np.where(ok[..., None], kps + off, quarter).astype(np.float32), scores
+
+# %% ../nbs/17_export.ipynb #e6ca93d9
+def predict_files(model, # an engine of `load_engine`: a `GraphEngine`, or a torch model (then `mss_pose.inference.predict_paths` runs)
+                  paths, # image files
+                  bs: int = 16, # batch size
+                  flip: bool = True, # flip test
+                  device=None, # torch only; a graph engine runs on the CPU
+                  boxes=None, # one (cx, cy, side) (or None: the whole image) per image; None: whole images
+                  in_size: int | None = None, # crop side; a graph engine takes its exported size only
+                  method: str = 'dark', # heatmap decoding
+                  num_workers: int | None = None, # torch only: image loading processes
+                  refine: bool = True, # no `boxes`, a model trained on joint boxes: crop again around the first pass's joints
+                  first_flip: bool | None = None, # flip test in the first pass of `refine`; None: as `flip`
+                  first_size: int | None = None, # torch only: crop side of that first pass
+                 ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
+    "Keypoints in original pixels of many images: `predict_paths`' pipeline, in numpy on a graph engine, so that torch is never imported."
+    if not isinstance(model, GraphEngine):
+        from mss_pose.inference import predict_paths
+        return predict_paths(model, paths, bs, flip, device, boxes, in_size, method, num_workers, refine, first_flip, first_size)
+    paths, cfg, S = [Path(p) for p in paths], model.cfg, model.info['in_size']
+    if {in_size, first_size} - {None, S}: raise ValueError(f"the exported graph takes {S} px crops only; other sizes need the torch engine")
+    if boxes is not None and len(boxes) != len(paths): raise ValueError(f"got {len(boxes)} boxes for {len(paths)} images")
+    if missing := [str(p) for p in paths if not p.is_file()]:
+        raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
+    two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
+    f = (flip if first_flip is None else first_flip) if two else flip
+    kps, scores = [np.zeros((0, cfg.J, 2), np.float32)], [np.zeros((0, cfg.J), np.float32)]
+    for i in range(0, len(paths), bs):
+        crops, Ms = zip(*[crop_image(load_image(p), None if boxes is None else boxes[i + k], S) for k, p in enumerate(paths[i:i + bs])])
+        hm = model.heatmaps(normalise(np.stack(crops)), f)                     # (b, J, S/4, S/4)
+        k, s = decode_heatmaps_np(hm, method)
+        k = (k + 0.5) * np.float32(S / hm.shape[-1]) - 0.5                     # map pixels -> crop pixels (pixel centres)
+        kps.append(apply_affine(k, invert_affine(np.stack(Ms))).astype(np.float32)); scores.append(s)
+    kps, scores = np.concatenate(kps), np.concatenate(scores)
+    if two: return predict_files(model, paths, bs, flip, boxes=refine_boxes(kps, scores, cfg.person_pad), method=method, refine=False)
+    return kps, scores
 
 # %% ../nbs/17_export.ipynb #907bf057
 def int8_file(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
@@ -242,7 +317,7 @@ def int8_file(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth)
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
     return path.with_name(f'{path.stem}.int8.xml')
 
-def calibration_crops(model: nn.Module, # an engine or `MSSNet` (fp32 gives the truest first-pass boxes)
+def calibration_crops(model, # an engine of `load_engine` (fp32 gives the truest first-pass boxes)
                       paths: list, # image files to draw from
                       n: int = 200, # images drawn
                       seed: int = 0, # the draw
@@ -250,8 +325,8 @@ def calibration_crops(model: nn.Module, # an engine or `MSSNet` (fp32 gives the 
     "Network inputs as prediction makes them, from `n` of `paths` drawn at random."
     paths = [Path(paths[i]) for i in sorted(np.random.default_rng(seed).choice(len(paths), min(n, len(paths)), replace=False))]
     S, boxes = model.cfg.in_size, [None]
-    if model.cfg.person_pad: boxes.append(refine_boxes(*predict_paths(model, paths, refine=False, device='cpu'), model.cfg.person_pad))
-    crops = [normalise_crops(c[None]).numpy() for b in boxes for c, _ in _ImageCrops(paths, b, S)]
+    if model.cfg.person_pad: boxes.append(refine_boxes(*predict_files(model, paths, refine=False, device='cpu'), model.cfg.person_pad))
+    crops = [normalise(crop_image(load_image(p), None if b is None else b[i], S)[0][None]) for b in boxes for i, p in enumerate(paths)]
     return [x for c in crops for x in (c, np.ascontiguousarray(c[..., ::-1]))]
 
 @contextlib.contextmanager
@@ -290,17 +365,20 @@ def quantize_int8(checkpoint: str | Path | None = None, # mss_pose checkpoint (.
     return out
 
 # %% ../nbs/17_export.ipynb #a17e0021
-def _graph_kind(checkpoint) -> str | None:
-    "'ONNX' for a .onnx file, 'OpenVINO' for an .xml, None for a .pth checkpoint."
-    s = str(checkpoint).lower() if checkpoint is not None else ''
-    return 'ONNX' if s.endswith('.onnx') else 'OpenVINO' if s.endswith('.xml') else None
+def _cuda() -> bool:
+    "Whether torch sees a GPU. Torch is asked only where it is loaded or an NVIDIA driver is, so a CPU machine's prediction never imports it."
+    if 'torch' not in sys.modules and sys.platform != 'win32' and not Path('/proc/driver/nvidia').exists(): return False
+    import torch
+    return torch.cuda.is_available()
+
+def _device_type(device) -> str: return str(device).split(':')[0]   # 'cpu', 'cuda'...: torch.device(device).type, without torch
 
 def default_engine(checkpoint: str | Path | None = None, # .pth checkpoint, .onnx export or int8 .xml; None: the shipped checkpoint
                    device=None, # where it runs; None: CUDA when available, else CPU
                   ) -> str: # one of `ENGINES`
     "The engine `load_engine` picks: OpenVINO on the CPU where it is installed, else torch for a .pth and ONNX Runtime for a .onnx."
     kind = _graph_kind(checkpoint)
-    cpu = torch.device(device).type == 'cpu' if device is not None else not torch.cuda.is_available()
+    cpu = _device_type(device) == 'cpu' if device is not None else not _cuda()
     if kind == 'OpenVINO' or ((cpu or kind) and importlib.util.find_spec('openvino')): return 'openvino'
     return 'onnxruntime' if kind else 'torch'
 
@@ -312,23 +390,24 @@ def _openvino_engine(checkpoint, threads, precision: str) -> OpenVinoEngine:
         if path.is_file() and eng.info['checkpoint_sha256'] == file_sha256(path): return eng
         if precision == 'int8': raise ValueError(f"{q} was quantised from other weights than {path}; make it again with `mss_pose export --int8`")
     elif precision == 'int8': raise ValueError(f"no int8 model of {checkpoint or 'the shipped checkpoint'} at {q}; make one with `mss_pose export --int8`")
-    return OpenVinoEngine(cached_onnx(checkpoint), threads, fp)
+    return OpenVinoEngine(cached_onnx(checkpoint), threads, fp)      # exported on first use: imports torch
 
 def load_engine(checkpoint: str | Path | None = None, # .pth checkpoint, .onnx export or int8 .xml; None: the shipped checkpoint
                 engine: str | None = None, # 'torch', 'onnxruntime' or 'openvino'; None: `default_engine`
                 device=None, # torch: None is CUDA when available, else CPU; the graph engines run on the CPU
-                threads: int | None = None, # the graph engines' threads; None: torch's
+                threads: int | None = None, # the graph engines' threads; None: `default_threads()`
                 precision: str | None = 'auto', # one of `PRECISIONS` (onnxruntime: fp32; int8: openvino); None: the bare `MSSNet` on torch
-               ) -> nn.Module: # called on crops, returns `MSSOutput`; `.cfg` is the model's config
+               ): # called on crops; `.cfg` is the model's config
     "The forward pass of prediction on the chosen engine: a `TorchEngine` (or the `MSSNet` itself), an `OnnxEngine` or an `OpenVinoEngine`."
     kind, engine = _graph_kind(checkpoint), engine or default_engine(checkpoint, device)
     if engine not in ENGINES: raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if precision is not None and precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if engine == 'torch':
         if kind: raise ValueError(f"{checkpoint} is an {kind} model: it runs on the {'openvino' if kind == 'OpenVINO' else 'onnxruntime or openvino'} engine, not torch")
+        from mss_pose.inference import TorchEngine, load_model
         model = load_model(checkpoint, device)
         return model if precision is None else TorchEngine(model, precision)
-    if device is not None and torch.device(device).type != 'cpu': raise ValueError(f"the {engine} engine runs on the CPU, not {device}")
+    if device is not None and _device_type(device) != 'cpu': raise ValueError(f"the {engine} engine runs on the CPU, not {device}")
     if engine == 'onnxruntime':
         if kind == 'OpenVINO': raise ValueError(f"{checkpoint} is an OpenVINO model: it runs on the openvino engine, not onnxruntime")
         if precision in ('bf16', 'int8'):

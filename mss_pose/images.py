@@ -15,7 +15,8 @@ from .skeleton import SIDE_COLOURS, JointSet, get_joint_set, joint_side
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'crop_matrix', 'invert_affine', 'apply_affine', 'whole_image_box', 'warp_crop',
-           'crop_box', 'person_box', 'joints_box', 'image_problem', 'read_image', 'image_size', 'draw_skeleton']
+           'crop_box', 'person_box', 'joints_box', 'image_problem', 'read_image', 'image_size', 'load_image',
+           'crop_image', 'refine_boxes', 'draw_skeleton']
 
 # %% ../nbs/02a_images.ipynb #56a108fa
 def crop_matrix(center, # (2,) box centre x,y in original pixels
@@ -137,6 +138,51 @@ def image_size(path: str | Path) -> tuple[int, int]:
     try:
         with Image.open(path) as im: return im.size[1], im.size[0]
     except (OSError, ValueError) as e: raise FileNotFoundError(f"could not read image header of {path}: {e}") from e
+
+# %% ../nbs/02a_images.ipynb #bdce3271
+def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB array (grey and RGBA are converted)
+              ) -> np.ndarray: # (H, W, 3) uint8 RGB
+    "An RGB uint8 image from a file, bytes or an array."
+    if isinstance(img, (str, Path)):
+        if not Path(img).is_file(): raise FileNotFoundError(f"image not found: {img}")
+        bgr = read_image(img)
+        if bgr is None: raise ValueError(f"could not read image {img}: {image_problem(img) or 'OpenCV cannot decode it'}")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if isinstance(img, (bytes, bytearray, memoryview)):
+        bgr = cv2.imdecode(np.frombuffer(img, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None: raise ValueError(f"could not decode {len(img)} bytes as an image")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if hasattr(img, 'convert'): img = img.convert('RGB')              # PIL: palette, grey, RGBA...
+    a = np.asarray(img)
+    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
+    if a.ndim == 3 and a.shape[-1] == 4: a = a[..., :3]
+    if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8 or 0 in a.shape:
+        raise ValueError(f"expected a non-empty (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+# %% ../nbs/02a_images.ipynb #a8cecc94
+def crop_image(img: np.ndarray, # (H, W, 3) uint8
+               box=None, # (cx, cy, side) in original pixels; None: the whole image
+               in_size: int = 256, # side of the crop
+              ) -> tuple[np.ndarray, np.ndarray]: # crop (S, S, 3) uint8, M (2, 3) original -> crop
+    "The square crop of `box`, as the data pipeline takes it, and its affine matrix."
+    if box is None: c, s = whole_image_box(img.shape[:2])
+    else:
+        if len(box) != 3: raise ValueError(f"box must be (cx, cy, side), got {box!r}")
+        c, s = np.asarray(box[:2], np.float64), float(box[2])
+        if not (np.isfinite(c).all() and math.isfinite(s) and s > 0): raise ValueError(f"box must be (cx, cy, side) with finite numbers and side > 0, got {box!r}")
+    M = crop_matrix(c, s, in_size)
+    return warp_crop(img, M, in_size), M
+
+# %% ../nbs/02a_images.ipynb #3a6afc5a
+def refine_boxes(kps: np.ndarray, # (N, J, 2) first-pass joints in original pixels
+                 scores: np.ndarray, # (N, J) their heatmap scores
+                 pad: float, # the model's `cfg.person_pad`
+                 min_score: float = 0.1, # joints below it do not shape the box
+                ) -> list: # (cx, cy, side) per person, or None where fewer than 2 joints are confident (whole image)
+    "Second-pass crops: the square around each person's confident first-pass joints, as in training."
+    c, s = joints_box(kps, scores > min_score, pad)
+    return [None if np.isnan(si) else (float(ci[0]), float(ci[1]), float(si)) for ci, si in zip(c, s)]
 
 # %% ../nbs/02a_images.ipynb #2be79a34
 def draw_skeleton(ax, # matplotlib axes with the image drawn

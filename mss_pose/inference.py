@@ -6,30 +6,23 @@ Docs: https://mss-pose.github.io/mss_pose/inference.html.md"""
 
 # %% ../nbs/11_inference.ipynb #0c0a5c47
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os
+import contextlib, copy, json, os
 from pathlib import Path
-import cv2
 import numpy as np
 import torch
 from torch import nn, Tensor
 import mss_pose
 from .skeleton import JOINT_SETS
 from .heatmaps import HeatmapCodec
-from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_matrix, image_problem, invert_affine, joints_box, read_image,
-                             whole_image_box, warp_crop)
-from .model import PRESETS, MSSConfig, MSSNet, MSSOutput, weights_arch, load_weights
+from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_image, invert_affine, load_image, refine_boxes)
+from .config import PRESETS, MSSConfig, shipped_checkpoint
+from .model import MSSNet, MSSOutput, weights_arch, load_weights, native_bf16
+from .export import PRECISIONS
 
 # %% auto #0
-__all__ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'MissingWeightsError', 'default_device', 'model_config', 'save_checkpoint',
-           'read_checkpoint', 'load_model', 'flip_heatmaps', 'normalise_crops', 'predict_crops', 'load_image',
-           'crop_image', 'model_device', 'refine_boxes', 'predict_image', 'predict_paths']
-
-# %% ../nbs/11_inference.ipynb #ba7c2de9
-SHIPPED_CHECKPOINT = 'mss_small_lsp.pth'
-
-def shipped_checkpoint() -> Path:
-    "Where the package's pretrained checkpoint lives: `mss_pose/weights/mss_small_lsp.pth` (it may not be installed)."
-    return Path(mss_pose.__file__).parent/'weights'/SHIPPED_CHECKPOINT
+__all__ = ['MissingWeightsError', 'default_device', 'model_config', 'save_checkpoint', 'read_checkpoint', 'load_model',
+           'flip_heatmaps', 'normalise_crops', 'predict_crops', 'model_device', 'predict_image', 'predict_paths',
+           'FinalHeatmaps', 'fold_batchnorm', 'engine_dtype', 'TorchEngine']
 
 # %% ../nbs/11_inference.ipynb #262b58c2
 class MissingWeightsError(FileNotFoundError):
@@ -185,7 +178,8 @@ def _autocast(device: torch.device):
 # %% ../nbs/11_inference.ipynb #672cc994
 @contextlib.contextmanager
 def _eval_mode(model: nn.Module):
-    "Eval mode for the duration, then the mode the model had."
+    "Eval mode for the duration, then the mode the model had (an exported graph's engine has no modes)."
+    if not isinstance(model, nn.Module): yield model; return
     was = model.training
     model.eval()
     try: yield model
@@ -204,56 +198,11 @@ def predict_crops(model: nn.Module, # returns `MSSOutput`; `model.cfg.js` says w
     kps, scores = HeatmapCodec(tuple(x.shape[-2:]), method=method).decode(out.final)
     return kps, scores, out
 
-# %% ../nbs/11_inference.ipynb #bdce3271
-def load_image(img, # path, encoded bytes, PIL image or (H, W, 3) uint8 RGB array (grey and RGBA are converted)
-              ) -> np.ndarray: # (H, W, 3) uint8 RGB
-    "An RGB uint8 image from a file, bytes or an array."
-    if isinstance(img, (str, Path)):
-        if not Path(img).is_file(): raise FileNotFoundError(f"image not found: {img}")
-        bgr = read_image(img)
-        if bgr is None: raise ValueError(f"could not read image {img}: {image_problem(img) or 'OpenCV cannot decode it'}")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    if isinstance(img, (bytes, bytearray, memoryview)):
-        bgr = cv2.imdecode(np.frombuffer(img, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None: raise ValueError(f"could not decode {len(img)} bytes as an image")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    if hasattr(img, 'convert'): img = img.convert('RGB')              # PIL: palette, grey, RGBA...
-    a = np.asarray(img)
-    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
-    if a.ndim == 3 and a.shape[-1] == 4: a = a[..., :3]
-    if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8 or 0 in a.shape:
-        raise ValueError(f"expected a non-empty (H, W, 3) uint8 RGB image, got {a.dtype} of shape {a.shape}")
-    return np.ascontiguousarray(a)
-
-# %% ../nbs/11_inference.ipynb #a8cecc94
-def crop_image(img: np.ndarray, # (H, W, 3) uint8
-               box=None, # (cx, cy, side) in original pixels; None: the whole image
-               in_size: int = 256, # side of the crop
-              ) -> tuple[np.ndarray, np.ndarray]: # crop (S, S, 3) uint8, M (2, 3) original -> crop
-    "The square crop of `box`, as the data pipeline takes it, and its affine matrix."
-    if box is None: c, s = whole_image_box(img.shape[:2])
-    else:
-        if len(box) != 3: raise ValueError(f"box must be (cx, cy, side), got {box!r}")
-        c, s = np.asarray(box[:2], np.float64), float(box[2])
-        if not (np.isfinite(c).all() and math.isfinite(s) and s > 0): raise ValueError(f"box must be (cx, cy, side) with finite numbers and side > 0, got {box!r}")
-    M = crop_matrix(c, s, in_size)
-    return warp_crop(img, M, in_size), M
-
 # %% ../nbs/11_inference.ipynb #a84f2257
 def model_device(model: nn.Module) -> torch.device:
     "Where the model's parameters are (CPU for a model without any)."
-    p = next(iter(model.parameters()), None)
+    p = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None   # an exported graph's engine: the CPU
     return p.device if p is not None else torch.device('cpu')
-
-# %% ../nbs/11_inference.ipynb #3a6afc5a
-def refine_boxes(kps: np.ndarray, # (N, J, 2) first-pass joints in original pixels
-                 scores: np.ndarray, # (N, J) their heatmap scores
-                 pad: float, # the model's `cfg.person_pad`
-                 min_score: float = 0.1, # joints below it do not shape the box
-                ) -> list: # (cx, cy, side) per person, or None where fewer than 2 joints are confident (whole image)
-    "Second-pass crops: the square around each person's confident first-pass joints, as in training."
-    c, s = joints_box(kps, scores > min_score, pad)
-    return [None if np.isnan(si) else (float(ci[0]), float(ci[1]), float(si)) for ci, si in zip(c, s)]
 
 # %% ../nbs/11_inference.ipynb #4020d2d9
 def predict_image(model: nn.Module, # returns `MSSOutput`; `model.cfg` gives the joint set, input size and `person_pad`
@@ -304,7 +253,7 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`; `m
         raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
     two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
     size, f = ((first_size or in_size, flip if first_flip is None else first_flip) if two else (in_size, flip))
-    model = model.to(dev)
+    if isinstance(model, nn.Module): model = model.to(dev)                 # not an exported graph's engine (the CPU's)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
     dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, size or cfg.in_size), batch_size=bs,
@@ -318,3 +267,48 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`; `m
     kps, scores = np.concatenate(kps), np.concatenate(scores)
     if two: return predict_paths(model, paths, bs, flip, dev, refine_boxes(kps, scores, cfg.person_pad), in_size, method, num_workers, refine=False)
     return kps, scores
+
+# %% ../nbs/11_inference.ipynb #a17e0010
+class FinalHeatmaps(nn.Module):
+    "An `MSSNet` down to what prediction uses: images (B, 3, S, S) -> final heatmaps (B, J, S/4, S/4)."
+    def __init__(self, model: nn.Module): super().__init__(); self.model = _bare(model)
+    def forward(self, x: Tensor) -> Tensor: return self.model(x).final
+
+# %% ../nbs/11_inference.ipynb #c165fd24
+def fold_batchnorm(model: nn.Module, # in eval mode: its running statistics are what gets folded
+                  ) -> nn.Module: # a copy; every Conv2d -> BatchNorm2d pair inside an nn.Sequential is one Conv2d
+    "A copy of `model` with each BatchNorm that directly follows a convolution folded into that convolution."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    model = copy.deepcopy(model).eval()
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
+                seq[i], seq[i + 1] = fuse_conv_bn_eval(seq[i], seq[i + 1]), nn.Identity()
+    return model
+
+# %% ../nbs/11_inference.ipynb #0912ff18
+def engine_dtype(precision: str = 'auto', # 'auto', 'fp32' or 'bf16'
+                 device=None, # where the model runs; None: the CPU
+                ) -> torch.dtype:
+    "The dtype of the torch engine's weights: bf16 where asked, or for 'auto' on a CPU with native bf16; else fp32."
+    if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == 'int8': raise ValueError("int8 is the openvino engine's precision (a quantised model), not a dtype of the torch engine")
+    cpu = torch.device(device if device is not None else 'cpu').type == 'cpu'
+    return torch.bfloat16 if precision == 'bf16' or (precision == 'auto' and cpu and native_bf16()) else torch.float32
+
+# %% ../nbs/11_inference.ipynb #c3d3c27a
+class TorchEngine(nn.Module):
+    "An `MSSNet` prepared for prediction: BatchNorm folded, channels_last, in the dtype of `precision`; heatmaps come back fp32."
+    def __init__(self, model: nn.Module, # an `MSSNet` (wrapped by torch.compile, DataParallel or DDP is fine)
+                 precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
+                ):
+        super().__init__()
+        self.cfg, dev = model_config(model), model_device(model)
+        self.dtype = engine_dtype(precision, dev)
+        self.model = fold_batchnorm(_bare(model)).to(dev, self.dtype, memory_format=torch.channels_last)
+        self.eval()
+
+    def forward(self, x: Tensor, # (B, 3, S, S) normalised crops
+               ) -> MSSOutput: # final (B, J, S/4, S/4) and hms, fp32
+        out = self.model(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
+        return MSSOutput([out.final.float(), [h.float() for h in out.hms]])

@@ -6,129 +6,18 @@ Docs: https://mss-pose.github.io/mss_pose/model.html.md"""
 
 # %% ../nbs/06_model.ipynb #f4375bcd
 from __future__ import annotations
-import math, warnings
+import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .skeleton import JOINT_SETS, JointSet, get_joint_set
-from .heatmaps import HeatmapCodec
+from .config import PRESETS, MSSConfig                             # PRESETS: `from mss_pose.model import PRESETS` still works
 from .hourglass import (StackedHourglass, diagram_arrow, diagram_block, diagram_canvas, chw, draw_stacks, diagram_legend, stack_layer_names,
                                 layer_shapes)
 from .multiscale import MSHeads, RegressionNet
 
 # %% auto #0
-__all__ = ['PRESETS', 'MSSConfig', 'MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights', 'native_bf16']
-
-# %% ../nbs/06_model.ipynb #e0dccdc1
-PRESETS = {
-    'hg8':   dict(n_stacks=8, n_feats=256, in_size=256),  # the paper's scale: Newell's 8-stack hourglass, ~25 M parameters
-    'hg2':   dict(n_stacks=2, n_feats=256, in_size=256),  # full width, 2 stacks: ablations on a GPU
-    'small': dict(n_stacks=2, n_feats=128, in_size=128),  # trainable on 2 CPU cores; the shipped checkpoint, moved to in_size=192 late
-    'tiny':  dict(n_stacks=2, n_feats=32, in_size=128),   # notebooks and tests: two stacks so the merge is exercised
-}
-
-# %% ../nbs/06_model.ipynb #6aec24c2
-def _positive_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v > 0
-def _tuples(v): return tuple(map(_tuples, v)) if isinstance(v, (list, tuple)) else v   # JSON's lists back to tuples
-
-# %% ../nbs/06_model.ipynb #5a9c2821
-@dataclass(frozen=True)
-class MSSConfig:
-    "Architecture of an `MSSNet`; `MSSConfig.preset(name)` for the named sizes."
-    joint_set: str | JointSet = 'mpii'  # keypoints predicted: J heatmap channels (LSP 14, MPII 16, COCO 17), flip pairs, the structure loss's neighbours
-    n_stacks: int = 8             # S, hourglasses in a row: each one re-reads the image with the previous guess
-    n_feats: int = 256            # channels inside every hourglass: sets most of the parameters and compute
-    depth: int = 4                # down-samplings per hourglass: 4 takes the 64 px map to 4 px, the whole body in view
-    in_size: int = 256            # square input side used for training; heatmaps are in_size // 4
-    ms_supervision: bool = True   # heads on every up-sampling level (64, 32, 16, 8 px), each with its own target
-    regression: bool = True       # regression network fusing the last stack's scales into the final heatmaps
-    reg_feats: int | None = None  # regression network width; None: n_feats // 2 (keeps it a small cost)
-    reg_depth: int = 3            # down-samplings of its hourglass: 3 makes its receptive field the whole 64 px map
-    ms_scales: int | None = None  # scales supervised, finest first; None: all `depth`. At 128 px the 4 px map is one blob
-    alpha: float = 1.0            # structure-aware loss weight (joint + skeletal neighbours); 0 gives plain heatmap MSE
-    structure: str = 'sum'        # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs, 'diff' (ours) their residuals' differences
-    sigma: float = 2.0            # target Gaussian std in finest-map pixels; coarser maps keep it constant in input pixels
-    mask_p: float = 0.5           # keypoint-masking probability while fine-tuning; 0 turns the augmentation off
-    person_pad: float | None = None  # None: a person without a box is the whole image. A number: their joints' box times it, in training, and a second pass on the first pass's joints when predicting: LSP people fill a median 39% of the frame
-
-    def __post_init__(self):
-        js = get_joint_set(self.joint_set)                                 # a known name, or a JointSet
-        if JOINT_SETS.get(js.name) == js: object.__setattr__(self, 'joint_set', js.name)   # LSP and 'lsp': one config
-        for f in ('n_stacks', 'n_feats', 'depth', 'in_size', 'reg_depth'):
-            if not _positive_int(getattr(self, f)): raise ValueError(f"MSSConfig.{f} must be a positive int, got {getattr(self, f)!r}")
-        for f in ('alpha', 'mask_p'):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= (1 if f == 'mask_p' else math.inf) or math.isinf(v):
-                raise ValueError(f"MSSConfig.{f} must be a finite number >= 0{' and <= 1' if f == 'mask_p' else ''}, got {v!r}")
-        for f in ('ms_supervision', 'regression'):
-            if not isinstance(getattr(self, f), bool): raise ValueError(f"MSSConfig.{f} must be a bool, got {getattr(self, f)!r}")
-        if self.n_feats % 2: raise ValueError(f"MSSConfig.n_feats must be even (residual bottlenecks halve it), got {self.n_feats}")
-        rf = self.n_feats // 2 if self.reg_feats is None else self.reg_feats
-        if not (_positive_int(rf) and rf % 2 == 0):
-            raise ValueError(f"MSSConfig.reg_feats (default n_feats // 2) must be a positive even int, got {rf!r}")
-        if self.in_size % self.size_multiple: raise ValueError(
-            f"MSSConfig.in_size={self.in_size} is not divisible by 4 * 2**depth = {self.size_multiple} (depth={self.depth}); "
-            f"use e.g. {max(1, round(self.in_size / self.size_multiple)) * self.size_multiple}")
-        if self.ms_scales is not None and not (_positive_int(self.ms_scales) and self.ms_scales <= self.depth):
-            raise ValueError(f"MSSConfig.ms_scales must be None or an int in 1..depth={self.depth}, got {self.ms_scales!r}")
-        if self.structure not in ('sum', 'mean', 'diff'): raise ValueError(f"MSSConfig.structure must be 'sum', 'mean' or 'diff', got {self.structure!r}")
-        if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)) or not 0 < self.sigma < math.inf:
-            raise ValueError(f"MSSConfig.sigma must be a finite number > 0, got {self.sigma!r}")
-        if self.person_pad is not None and (isinstance(self.person_pad, bool) or not isinstance(self.person_pad, (int, float)) or not 1 <= self.person_pad < math.inf):
-            raise ValueError(f"MSSConfig.person_pad must be None or a finite number >= 1, got {self.person_pad!r}")
-        if self.out_size % 2 ** self.reg_depth:
-            raise ValueError(f"MSSConfig.reg_depth={self.reg_depth} is too deep for {self.out_size} px heatmaps")
-
-    @property
-    def js(self) -> JointSet: return get_joint_set(self.joint_set)
-    @property
-    def J(self) -> int: return self.js.J
-    @property
-    def size_multiple(self) -> int: return 4 * 2 ** self.depth   # input sizes must be multiples of this
-    @property
-    def out_size(self) -> int: return self.in_size // 4   # side of the final (finest) heatmaps
-    @property
-    def n_scales(self) -> int: return (self.ms_scales or self.depth) if self.ms_supervision else 1
-    @property
-    def scale_sizes(self) -> tuple[int, ...]: return tuple(self.out_size // 2 ** k for k in range(self.n_scales))  # finest first
-
-    def codec(self, method: str = 'dark') -> HeatmapCodec:
-        "The heatmap codec of this config: targets at every supervised scale, decoding to input pixels."
-        return HeatmapCodec(self.in_size, self.n_scales, self.sigma, method=method)
-
-    @classmethod
-    def preset(cls, name: str, # one of `PRESETS`
-               **overrides, # any field, e.g. joint_set='lsp', ms_supervision=False
-              ) -> MSSConfig:
-        "The named preset, with `overrides` applied."
-        if name not in PRESETS: raise ValueError(f"unknown MSSConfig preset {name!r}; known presets: {sorted(PRESETS)}")
-        names = {f.name for f in fields(cls)}
-        if bad := sorted(set(overrides) - names): raise ValueError(f"unknown MSSConfig field(s) {bad}; fields: {sorted(names)}")
-        return cls(**{**PRESETS[name], **overrides})
-
-    def baseline(self) -> MSSConfig:
-        "The same network without the MSS parts: Newell's stacked hourglass."
-        return replace(self, ms_supervision=False, regression=False, alpha=0., mask_p=0.)
-
-    def to_dict(self) -> dict:
-        "The fields as JSON-ready values (a joint set of your own as its fields): what checkpoints and `run.json` store."
-        js = self.joint_set if isinstance(self.joint_set, str) else asdict(self.joint_set)
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {'joint_set': js}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> MSSConfig:
-        "The config `to_dict` wrote; an older one with `n_joints` gets the joint set with that many joints (or the one it names)."
-        d, names = dict(d), {f.name for f in fields(cls)}
-        if isinstance(js := d.get('joint_set'), Mapping): d['joint_set'] = JointSet(**{k: _tuples(v) for k, v in js.items()})
-        if (n := d.pop('n_joints', None)) is not None:
-            js = get_joint_set(d['joint_set']) if 'joint_set' in d else next((j for j in JOINT_SETS.values() if j.J == n), None)
-            if js is None or js.J != n: raise ValueError(f"config has n_joints={n}, but " + (
-                f"joint set '{js.name}' has {js.J} joints" if js else f"no known joint set has {n}: {sorted(JOINT_SETS)}"))
-            d['joint_set'] = js.name
-        if bad := sorted(set(d) - names): raise ValueError(f"unknown MSSConfig field(s) {bad} (written by another mss_pose version?)")
-        return cls(**d)
+__all__ = ['MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights', 'native_bf16']
 
 # %% ../nbs/06_model.ipynb #862c3af4
 class MSSOutput(tuple):

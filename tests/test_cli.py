@@ -299,7 +299,7 @@ def test_fastai_checkpoints_of_a_run_load(capsys, tmp_path):
 @pytest.mark.parametrize('content, msg', [
     (b'not a checkpoint at all', 'could not read checkpoint {f}: not a torch file, or corrupt or truncated'),
     ('truncated', 'could not read checkpoint {f}: not a torch file, or corrupt or truncated'),
-    ('object', "{f} is not an mss_pose checkpoint: it pickles Python objects (mss_pose.model.MSSConfig); expected the OUT/mss_pose.pth of `mss_pose train`"),
+    ('object', "{f} is not an mss_pose checkpoint: it pickles Python objects (mss_pose.config.MSSConfig); expected the OUT/mss_pose.pth of `mss_pose train`"),
     ('keys', "{f} is not an mss_pose checkpoint (it holds keys ['k0', 'k1', 'k10'] ...); expected the OUT/mss_pose.pth of `mss_pose train`"),
 ])
 def test_foreign_checkpoints_in_one_line(capsys, tmp_path, ckpts, content, msg):

@@ -1,5 +1,6 @@
 "Tests of mss_pose.export and the CLI's `export` and `--engine`: ONNX export with metadata, ONNX Runtime and OpenVINO against PyTorch, a missing extra."
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import torch
 
 import mss_pose
 from mss_pose.cli import _ENGINES, _PRECISIONS, main
-from mss_pose.export import ENGINES, PRECISIONS, OnnxEngine, OpenVinoEngine, TorchEngine, default_engine, export_onnx, load_engine, onnx_meta
-from mss_pose.inference import predict_paths, read_checkpoint, save_checkpoint
+from mss_pose.export import (ENGINES, PRECISIONS, OnnxEngine, OpenVinoEngine, decode_heatmaps_np, default_engine, export_onnx, load_engine,
+                              onnx_meta, predict_files)
+from mss_pose.inference import TorchEngine, predict_paths, read_checkpoint, save_checkpoint
 from mss_pose.model import MSSConfig, MSSNet
 
 SAMPLE = Path(mss_pose.__file__).parent / 'sample'
@@ -79,7 +81,7 @@ def sample_ref():
 @pytest.mark.parametrize('engine', ['onnxruntime', 'openvino', 'torch'])
 def test_fp32_engines_match_the_model_on_the_sample(shipped, sample_ref, engine):
     paths, k_t, s_t = sample_ref
-    k_o, s_o = predict_paths(load_engine(None if engine == 'torch' else shipped, engine, 'cpu', precision='fp32'), paths)
+    k_o, s_o = predict_files(load_engine(None if engine == 'torch' else shipped, engine, 'cpu', precision='fp32'), paths)
     assert len(paths) == 40 and k_o.shape == k_t.shape == (40, 14, 2)
     assert np.linalg.norm(k_o - k_t, axis=-1).max() < 0.5
     assert np.abs(s_o - s_t).max() < 1e-3
@@ -91,7 +93,7 @@ def test_bf16_engines_match_the_model_but_for_rounding(sample_ref, engine):
     from mss_pose.metrics import pck, record_dists
     from mss_pose.readers import read_lsp
     paths, k_t, _ = sample_ref
-    k_b, _ = predict_paths(load_engine(None, engine, 'cpu', precision='bf16'), paths)
+    k_b, _ = predict_files(load_engine(None, engine, 'cpu', precision='bf16'), paths)
     d = np.linalg.norm(k_b - k_t, axis=-1)
     assert np.median(d) < 0.5 and (d < 0.5).mean() > 0.8, (np.median(d), (d < 0.5).mean())
     recs = {r.image.name: r for r in read_lsp(SAMPLE)}
@@ -205,4 +207,29 @@ def test_shipped_int8_model_belongs_to_the_shipped_weights_and_keeps_pck(sample_
     paths, k_t, _ = sample_ref
     recs = {r.image.name: r for r in read_lsp(SAMPLE)}
     score = lambda k: float(pck(record_dists([recs[p.name] for p in paths], k), 0.2, 'lsp')[1])
-    assert abs(score(predict_paths(eng, paths)[0]) - score(k_t)) <= 0.03
+    assert abs(score(predict_files(eng, paths)[0]) - score(k_t)) <= 0.03
+
+
+def test_numpy_decoding_is_the_torch_decoding():
+    "decode_heatmaps_np gives decode_heatmaps' keypoints (to 1e-4 map px) and scores, for every method, on maps with peaks anywhere."
+    from mss_pose.heatmaps import decode_heatmaps
+    g = torch.Generator().manual_seed(1)
+    for side in (32, 48, 64):
+        yy, xx = torch.meshgrid(torch.arange(side), torch.arange(side), indexing='ij')
+        c = torch.rand(3, 5, 2, generator=g) * (side + 2) - 1
+        hm = torch.exp(-((xx - c[..., :1, None]) ** 2 + (yy - c[..., 1:, None]) ** 2) / 6) + 0.01 * torch.rand(3, 5, side, side, generator=g)
+        for method in ('argmax', 'quarter', 'dark'):
+            (k, s), (k_t, s_t) = decode_heatmaps_np(hm.numpy(), method), decode_heatmaps(hm, method)
+            assert np.abs(k - k_t.numpy()).max() < 1e-4 and (s == s_t.numpy()).all(), (side, method)
+
+
+def test_eval_on_a_graph_engine_never_imports_torch(tmp_path):
+    "`mss_pose eval` on the default (OpenVINO) engine, images only, in a fresh process: predictions written, torch not imported."
+    import subprocess
+    code = ("import sys; from mss_pose.cli import main\n"
+            "try: main(sys.argv[1:])\nexcept SystemExit as e: assert not e.code, e.code\n"
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code, 'eval', '--data', str(SAMPLE / 'images'), '--out', str(tmp_path / 'p.json')],
+                       capture_output=True, text=True, env={**os.environ, 'MSS_POSE_CACHE': str(tmp_path / 'cache')})
+    assert r.returncode == 0 and r.stdout.strip().splitlines()[-1] == 'False', (r.stdout, r.stderr)
+    assert len(json.loads((tmp_path / 'p.json').read_text())['predictions']) == len(list((SAMPLE / 'images').glob('*.jpg')))
