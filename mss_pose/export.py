@@ -1,4 +1,4 @@
-"""`mss_pose export`: a checkpoint as a self-describing ONNX model or an int8 OpenVINO model; engines that run the forward pass of prediction (PyTorch, ONNX Runtime or OpenVINO) under the same pipeline.
+"""`mss_pose export`: a checkpoint as a self-describing ONNX model or an int8 OpenVINO model; engines that run the forward pass of prediction (PyTorch, ONNX Runtime or OpenVINO), and the prediction pipeline in numpy around the graph engines.
 
 Docs: https://mss-pose.github.io/mss_pose/export.html.md"""
 
@@ -112,12 +112,13 @@ def cache_dir() -> Path:
 def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pth); None: the shipped one
                ) -> Path | bytes: # the cached .onnx file; its bytes where the cache cannot be written
     "The checkpoint's ONNX export (`onnx_model`), exported on first use and read from the cache after."
-    import torch
-    from mss_pose.inference import read_checkpoint
+    from importlib.metadata import version
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint()
-    if not path.is_file(): read_checkpoint(path)                          # its one-line error for a missing file
+    if not path.is_file():
+        from mss_pose.inference import read_checkpoint
+        read_checkpoint(path)                                               # its one-line error for a missing file
     code = b''.join(f.read_bytes() for f in sorted(Path(mss_pose.__file__).parent.glob('*.py')))   # the package's source: changed code is another key
-    key = hashlib.sha256(path.read_bytes() + code + f'{mss_pose.__version__} {torch.__version__} {OPSET}'.encode()).hexdigest()[:16]
+    key = hashlib.sha256(path.read_bytes() + code + f"{mss_pose.__version__} {version('torch')} {OPSET}".encode()).hexdigest()[:16]   # torch: not imported on a hit
     f = cache_dir()/'onnx'/f'{path.stem}-{key}.onnx'
     if f.is_file(): return f
     try: return export_onnx(path, f)
@@ -127,9 +128,9 @@ def cached_onnx(checkpoint: str | Path | None = None, # mss_pose checkpoint (.pt
 def _first_line(e: Exception) -> str: return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 def _graph_kind(model) -> str | None:
-    "'OpenVINO' for an .xml file, 'ONNX' for a .onnx file or a graph's bytes, None for anything else (a .pth checkpoint)."
-    if isinstance(model, (bytes, bytearray, memoryview)): return 'ONNX'
-    s = str(model).lower() if model is not None else ''
+    "'OpenVINO' for an .xml path, 'ONNX' for a .onnx path, None for anything else (a .pth checkpoint, None, a graph's bytes)."
+    if not isinstance(model, (str, Path)): return None
+    s = str(model).lower()
     return 'ONNX' if s.endswith('.onnx') else 'OpenVINO' if s.endswith('.xml') else None
 
 def _source(model: str | Path | bytes) -> str:
@@ -138,7 +139,7 @@ def _source(model: str | Path | bytes) -> str:
     return model if isinstance(model, (str, Path)) else 'the ONNX model'
 
 def default_threads() -> int:
-    "An engine's threads when not told: torch's count where torch is loaded, else `OMP_NUM_THREADS`, else 0 (the engine's own default)."
+    "An engine's threads when not told: torch's count where torch is loaded, else `OMP_NUM_THREADS`, else 0 (the engine's own default: the cores)."
     if 'torch' in sys.modules: return sys.modules['torch'].get_num_threads()
     try: return max(0, int(os.environ.get('OMP_NUM_THREADS', '0')))
     except ValueError: return 0
@@ -189,9 +190,10 @@ def _writable_dir(d: Path) -> Path | None:
     return d if os.access(d, os.W_OK) else None
 
 def _ov_precision(core, precision: str) -> str:
-    "OpenVINO's inference precision for ours: 'auto' is bf16 where the CPU computes it natively (OpenVINO says which), else fp32."
-    if precision not in ('auto', 'fp32', 'bf16'): raise ValueError(f"unknown precision {precision!r} for the openvino engine; use auto, fp32 or bf16")
-    if precision == 'auto': return 'bf16' if 'BF16' in core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES') else 'fp32'
+    "OpenVINO's inference precision for ours: 'auto' is OpenVINO's default, bf16 where the CPU computes it natively, else fp32."
+    if precision not in ('auto', 'fp32', 'bf16'): raise ValueError(
+        f"unknown precision {precision!r} for the openvino engine; use auto, fp32 or bf16 (int8 is a quantised model: load its .xml)")
+    if precision == 'auto': return 'bf16' if 'bfloat16' in str(core.get_property('CPU', 'INFERENCE_PRECISION_HINT')) else 'fp32'   # OpenVINO's own choice
     return precision
 
 class OpenVinoEngine(GraphEngine):
@@ -201,7 +203,7 @@ class OpenVinoEngine(GraphEngine):
                  precision: str = 'auto', # 'auto': bf16 on a CPU with native bf16, else fp32; or 'fp32', 'bf16'
                 ):
         ov, where = _require('openvino', 'the openvino engine'), _source(model)
-        core, kind = ov.Core(), _graph_kind(model)
+        core, kind = ov.Core(), _graph_kind(model) or 'ONNX'                   # bytes: an ONNX graph's
         fe = ov.frontend.FrontEndManager().load_by_framework('ir' if kind == 'OpenVINO' else 'onnx')   # asked first: the others print errors
         if isinstance(model, (str, Path)) and not fe.supported(str(model)): raise ValueError(f"could not read {kind} model {where}: not an {kind} file")
         try: m = core.read_model(str(model)) if isinstance(model, (str, Path)) else core.read_model(model, b'')
@@ -222,6 +224,8 @@ class OpenVinoEngine(GraphEngine):
 def normalise(crops: np.ndarray, # (B, S, S, 3) uint8 RGB
              ) -> np.ndarray: # (B, 3, S, S) float32, ImageNet-normalised
     "Network input from uint8 RGB crops: `mss_pose.inference.normalise_crops` in numpy (one scale and one shift, in place)."
+    if crops.ndim != 4 or crops.shape[-1] != 3 or crops.dtype != np.uint8:
+        raise ValueError(f"expected uint8 RGB crops (B, S, S, 3), got {crops.dtype} of shape {crops.shape}")
     std = np.asarray(IMAGENET_STD, np.float32)
     x = crops.transpose(0, 3, 1, 2).astype(np.float32, order="C")         # (B, 3, S, S), a contiguous copy
     x *= (1 / (255 * std))[:, None, None]
@@ -253,6 +257,7 @@ def decode_heatmaps_np(hm: np.ndarray, # (B, J, h, w)
     "`mss_pose.heatmaps.decode_heatmaps` in numpy: the argmax, then a quarter-pixel step or DARK's Newton step on the log-heatmap."
     if method not in ('argmax', 'quarter', 'dark'): raise ValueError(f"unknown decode method {method!r}; use 'argmax', 'quarter' or 'dark'")
     hm = np.asarray(hm, np.float32)
+    if hm.ndim != 4: raise ValueError(f"decode_heatmaps_np expects (B, J, h, w) heatmaps, got shape {hm.shape}")
     B, J, h, w = hm.shape
     flat = hm.reshape(B, J, h * w); i = flat.argmax(-1)
     scores, (y, x) = np.take_along_axis(flat, i[..., None], -1)[..., 0], np.divmod(i, w)
@@ -289,15 +294,17 @@ def predict_files(model, # an engine of `load_engine`: a `GraphEngine`, or a tor
                   first_size: int | None = None, # torch only: crop side of that first pass
                  ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
     "Keypoints in original pixels of many images: `predict_paths`' pipeline, in numpy on a graph engine, so that torch is never imported."
-    if not isinstance(model, GraphEngine):
+    if 'torch' in sys.modules and isinstance(model, sys.modules['torch'].nn.Module):   # a torch model (without torch loaded, none can be)
         from mss_pose.inference import predict_paths
         return predict_paths(model, paths, bs, flip, device, boxes, in_size, method, num_workers, refine, first_flip, first_size)
+    if not callable(getattr(model, 'heatmaps', None)): raise TypeError(f"expected an engine of `load_engine` or an MSSNet, got {type(model).__name__}")
     paths, cfg, S = [Path(p) for p in paths], model.cfg, model.info['in_size']
-    if {in_size, first_size} - {None, S}: raise ValueError(f"the exported graph takes {S} px crops only; other sizes need the torch engine")
+    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs must be a positive int, got {bs!r}")
+    two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
+    if {in_size, first_size if two else None} - {None, S}: raise ValueError(f"the exported graph takes {S} px crops only; other sizes need the torch engine")
     if boxes is not None and len(boxes) != len(paths): raise ValueError(f"got {len(boxes)} boxes for {len(paths)} images")
     if missing := [str(p) for p in paths if not p.is_file()]:
         raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
-    two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
     f = (flip if first_flip is None else first_flip) if two else flip
     kps, scores = [np.zeros((0, cfg.J, 2), np.float32)], [np.zeros((0, cfg.J), np.float32)]
     for i in range(0, len(paths), bs):
@@ -364,10 +371,19 @@ def quantize_int8(checkpoint: str | Path | None = None, # mss_pose checkpoint (.
     finally: tmp.unlink(missing_ok=True); tmp.with_suffix('.bin').unlink(missing_ok=True)
     return out
 
+# %% ../nbs/17_export.ipynb #a17e9003
+_MOVED = {n: 'mss_pose.inference' for n in ('TorchEngine', 'FinalHeatmaps', 'fold_batchnorm', 'engine_dtype')}   # torch, so imported when asked for
+
+def __getattr__(name: str):
+    "The torch engine's names, which moved to `mss_pose.inference`: `from mss_pose.export import TorchEngine` still works."
+    if name in _MOVED: return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 # %% ../nbs/17_export.ipynb #a17e0021
 def _cuda() -> bool:
     "Whether torch sees a GPU. Torch is asked only where it is loaded or an NVIDIA driver is, so a CPU machine's prediction never imports it."
-    if 'torch' not in sys.modules and sys.platform != 'win32' and not Path('/proc/driver/nvidia').exists(): return False
+    if 'torch' not in sys.modules and sys.platform != 'win32' and not any(Path(p).exists() for p in ('/proc/driver/nvidia', '/dev/nvidia0', '/dev/dxg')):
+        return False                                                        # no NVIDIA driver (dxg: WSL2's GPU)
     import torch
     return torch.cuda.is_available()
 

@@ -15,14 +15,16 @@ import mss_pose
 from .skeleton import JOINT_SETS
 from .heatmaps import HeatmapCodec
 from .images import (IMAGENET_MEAN, IMAGENET_STD, apply_affine, crop_image, invert_affine, load_image, refine_boxes)
-from .config import PRESETS, MSSConfig, shipped_checkpoint
+from .config import PRESETS, SHIPPED_CHECKPOINT, MSSConfig, shipped_checkpoint
 from .model import MSSNet, MSSOutput, weights_arch, load_weights, native_bf16
-from .export import PRECISIONS
+from .export import PRECISIONS, predict_files
+_all_ = ['SHIPPED_CHECKPOINT', 'shipped_checkpoint', 'load_image', 'crop_image', 'refine_boxes']   # defined elsewhere now; `import *` still gets them
 
 # %% auto #0
 __all__ = ['MissingWeightsError', 'default_device', 'model_config', 'save_checkpoint', 'read_checkpoint', 'load_model',
            'flip_heatmaps', 'normalise_crops', 'predict_crops', 'model_device', 'predict_image', 'predict_paths',
-           'FinalHeatmaps', 'fold_batchnorm', 'engine_dtype', 'TorchEngine']
+           'FinalHeatmaps', 'fold_batchnorm', 'engine_dtype', 'TorchEngine', 'SHIPPED_CHECKPOINT', 'shipped_checkpoint',
+           'load_image', 'crop_image', 'refine_boxes']
 
 # %% ../nbs/11_inference.ipynb #262b58c2
 class MissingWeightsError(FileNotFoundError):
@@ -247,13 +249,15 @@ def predict_paths(model: nn.Module, # returns `MSSOutput`; moved to `device`; `m
                   first_size: int | None = None, # crop side of that first pass (a multiple of the model's `size_multiple`); None: as `in_size`
                  ) -> tuple[np.ndarray, np.ndarray]: # kps (N, J, 2) original px, scores (N, J)
     "Keypoints in original pixels of many images, batched."
+    if not isinstance(model, nn.Module):                                     # an exported graph's engine: the numpy pipeline, on the CPU
+        return predict_files(model, paths, bs, flip, None, boxes, in_size, method, None, refine, first_flip, first_size)
     paths, dev, cfg = [Path(p) for p in paths], default_device(device), model_config(model)
     if boxes is not None and len(boxes) != len(paths): raise ValueError(f"got {len(boxes)} boxes for {len(paths)} images")
     if missing := [str(p) for p in paths if not p.is_file()]:
         raise FileNotFoundError(f"{len(missing)} of {len(paths)} images not found, e.g. {missing[:3]}")
     two = boxes is None and refine and cfg.person_pad                       # this is the first of two passes
     size, f = ((first_size or in_size, flip if first_flip is None else first_flip) if two else (in_size, flip))
-    if isinstance(model, nn.Module): model = model.to(dev)                 # not an exported graph's engine (the CPU's)
+    model = model.to(dev)
     if dev.type == 'cuda': model = model.to(memory_format=torch.channels_last)
     nw = (min(4, os.cpu_count() or 1) if dev.type == 'cuda' else 0) if num_workers is None else num_workers
     dl = torch.utils.data.DataLoader(_ImageCrops(paths, boxes, size or cfg.in_size), batch_size=bs,

@@ -1,4 +1,4 @@
-"""`MSSConfig` (presets and switches), `MSSNet` and its typed output `MSSOutput`: the stacked hourglass with multi-scale supervision and the multi-scale regression network, each switchable for ablations.
+"""`MSSNet`, built from an `MSSConfig` (`02b_config`), and its typed output `MSSOutput`: the stacked hourglass with multi-scale supervision and the multi-scale regression network, each switchable for ablations.
 
 Docs: https://mss-pose.github.io/mss_pose/model.html.md"""
 
@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .config import PRESETS, MSSConfig                             # PRESETS: `from mss_pose.model import PRESETS` still works
+from .config import PRESETS, MSSConfig
+_all_ = ['PRESETS', 'MSSConfig']                                            # defined in `config`; `from mss_pose.model import *` still gets them
 from .hourglass import (StackedHourglass, diagram_arrow, diagram_block, diagram_canvas, chw, draw_stacks, diagram_legend, stack_layer_names,
                                 layer_shapes)
 from .multiscale import MSHeads, RegressionNet
 
 # %% auto #0
-__all__ = ['MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights', 'native_bf16']
+__all__ = ['MSSOutput', 'MSSNet', 'plot_mssnet', 'weights_arch', 'load_weights', 'native_bf16', 'PRESETS', 'MSSConfig']
 
 # %% ../nbs/06_model.ipynb #862c3af4
 class MSSOutput(tuple):
