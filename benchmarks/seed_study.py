@@ -4,6 +4,7 @@
     python benchmarks/seed_study.py run --jobs 2             # every run not done, two at a time (one thread each)
     python benchmarks/seed_study.py run mss-s3 hourglass-s3  # named runs
     python benchmarks/seed_study.py command mss-s1           # the commands that rerun one run
+    python benchmarks/seed_study.py swaps                    # add swap rates to recorded runs whose predictions are here
 
 The proxy budget (`PROXY`): the `small` preset at 128 px (32 px heatmaps), joint-box crops (`person_pad=1.4`) with the
 whole image in 30% of them (`whole_p=0.3`: what the first prediction pass sees), 10 epochs of LSPET images 1-7,000
@@ -102,11 +103,15 @@ def protocol(f: Path) -> dict:
                     benchmark='mss_pose.occlusion.build_occlusion_set(LSPET 7,001-8,000, seed=0): one occluder per image',
                     pck_occluded='joints an occluder hides', pck_unoccluded='the other labelled joints of the occluded images',
                     pck_clean='mss_pose eval --subset valid on the original images')
-    return dict(common, proxy=' '.join(PROXY), preset='small', in_size=128, epochs=10, images_per_epoch=6992,
+    return dict(common, threads_per_run='1 (hourglass-s2 trained on 2, alone: its images_per_s is not comparable)',
+                proxy=' '.join(PROXY), preset='small', in_size=128, epochs=10, images_per_epoch=6992,
                 pck_eval='mss_pose eval --subset valid --engine torch: whole images, two passes, flip test, original pixels',
                 pck_crops="the learner's PCK@0.2 on the 1,000 validation joint-box crops after the last epoch (no flip, crop pixels)",
                 images_per_s='training images per second of wall time (validation included), one thread, other jobs sharing the 2 cores; '
                              'time the run was frozen for timing other work (paused_s) left out',
+                swaps_limbs='mss_pose.study.swap_rate of the eval predictions over the limbs (neighbour pairs): both joints missed, '
+                            'each nearer the other\'s label (runs scored before it was recorded lack it: their predictions are gone)',
+                swaps_mirror='the same over the left/right pairs (JointSet.flip_pairs)',
                 variants={k: v[1] for k, v in VARIANTS.items()})
 
 
@@ -121,6 +126,32 @@ def predicted(recs, preds: Path):
     "(N, J, 2) predictions of `preds` (an `mss_pose eval` JSON) for `recs`, by image name."
     by = {p['image']: p['joints'] for p in json.loads(preds.read_text())['predictions']}
     return [[j[:2] for j in by[r.image.name]] for r in recs]
+
+
+def swaps(recs, preds: Path) -> dict:
+    "How often the predictions of an `mss_pose eval` JSON swap neighbours and left/right joints (`mss_pose.study.swap_rate`)."
+    import numpy as np
+    from mss_pose.metrics import record_dists
+    from mss_pose.skeleton import get_joint_set
+    from mss_pose.study import swap_rate
+    kps, js = np.array(predicted(recs, preds)), get_joint_set(recs[0].joint_set)
+    gt, d = np.stack([r.kps for r in recs]), record_dists(recs, kps).numpy()
+    return {f'swaps_{k}': round(swap_rate(gt, kps, d, pairs), 4) for k, pairs in (('limbs', js.limbs), ('mirror', js.flip_pairs))}
+
+
+def add_swaps() -> list[str]:
+    "Add the swap rates to the recorded ablation runs that lack them and whose eval predictions are still here."
+    f, added = OUT / 'results.json', []
+    with _lock, open(f.with_name('.results.lock'), 'w') as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        r, val = results(f), valid_records()
+        for e in r['runs']:
+            name = f"{e['variant']}-s{e['seed']}"
+            if 'swaps_limbs' not in e and (p := OUT / 'runs' / name / 'eval.json').exists(): e.update(swaps(val, p)); added.append(name)
+        r['protocol'] = protocol(f)
+        tmp = f.with_name(f.name + '.tmp')
+        tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
+    return added
 
 
 def eval_pck(recs, preds: Path) -> float:
@@ -161,6 +192,7 @@ def entry(name: str) -> dict:
     secs = sum(sum(int(x) * 60 ** i for i, x in enumerate(reversed(r['time'].split(':')))) for r in hist)
     per_epoch, paused = res['n_train'] // 16 * 16, paused_seconds(run)
     return dict(variant=v, seed=seed, pck_eval=round(eval_pck(val, run / 'eval.json'), 4), pck_crops=round(float(hist[-1]['pck@0.2']), 4),
+                **swaps(val, run / 'eval.json'),
                 epochs=len(hist), images_per_epoch=per_epoch, cpu=res['cpu'], images_per_s=round(len(hist) * per_epoch / (secs - paused), 1),
                 amp=res['amp'], command=cmd, **({'paused_s': round(paused)} if paused else {}))
 
@@ -233,7 +265,7 @@ def worker(todo: list[str], busy: set[str], failed: set[str]):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['plan', 'run', 'command'])
+    p.add_argument('what', choices=['plan', 'run', 'command', 'swaps'])
     p.add_argument('runs', nargs='*', help='VARIANT-sSEED names (default: the plan)')
     p.add_argument('--jobs', type=int, default=2, help='runs at a time, one thread each')
     a = p.parse_args()
@@ -241,6 +273,8 @@ if __name__ == '__main__':
     if a.what == 'plan':
         d = done()
         for n in names: print(f"{'done' if n in d else 'todo'}  {n:16s} {(VARIANTS.get(split(n)[0]) or ('fine-tune of ' + needs(n),))[-1]}")
+    elif a.what == 'swaps':
+        print(f"seed_study: swap rates added to {', '.join(add_swaps()) or 'no run'}")
     elif a.what == 'command':
         for n in names: print('\n'.join(' '.join(c) for c in commands(n)))
     else:

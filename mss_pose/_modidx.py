@@ -508,4 +508,5 @@ d = { 'settings': { 'branch': 'main',
             'mss_pose.study': { 'mss_pose.study.plot_seeds': ('study.html#plot_seeds', 'mss_pose/study.py'),
                                 'mss_pose.study.read_study': ('study.html#read_study', 'mss_pose/study.py'),
                                 'mss_pose.study.seed_summary': ('study.html#seed_summary', 'mss_pose/study.py'),
-                                'mss_pose.study.seed_table': ('study.html#seed_table', 'mss_pose/study.py')}}}
+                                'mss_pose.study.seed_table': ('study.html#seed_table', 'mss_pose/study.py'),
+                                'mss_pose.study.swap_rate': ('study.html#swap_rate', 'mss_pose/study.py')}}}

@@ -35,7 +35,7 @@ def structure_aware_loss(pred: torch.Tensor, # (..., J, h, w)
                          alpha: float = 1.0, # weight of the structure term; 0 gives plain MSE
                          structure: str = 'sum', # 'sum': MSE of the group's summed residuals; 'mean': mean of the group's MSEs; 'diff': mean of |r_i - r_j|^2 over the group
                         ) -> torch.Tensor: # (..., J) per-joint loss
-    "Per-joint MSE plus `alpha` times the structure term of each joint's group (two readings of the paper, and ours)."
+    "Per-joint MSE plus `alpha` times the structure term of each joint's group (two readings, 'sum' and 'mean', and our 'diff')."
     if alpha == 0: return heatmap_mse(pred, target, weight)
     if structure == 'mean':
         e = heatmap_mse(pred, target, weight)                                 # (..., J)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['read_study', 'seed_summary', 'seed_table', 'plot_seeds']
+__all__ = ['read_study', 'seed_summary', 'seed_table', 'plot_seeds', 'swap_rate']
 
 # %% ../nbs/14_study.ipynb #066d00d7
 def read_study(path: str | Path, # a results.json of benchmarks/seed_study.py
@@ -28,11 +28,12 @@ def seed_summary(study: dict, # from `read_study`
                  metric: str = 'pck_eval', # a score of the runs
                  base: str | None = 'hourglass', # variant the others are paired with; None: no differences
                 ) -> dict[str, dict]: # per variant: n, mean, sd; with `base`: diff and diff_sd over the seeds both ran, n_pairs
-    "Mean and spread over seeds of each variant, and its paired difference with `base`."
-    out = {}
-    for v, runs in study.items():
+    "Mean and spread over seeds of each variant, and its paired difference with `base`; runs without `metric` left out."
+    out, has = {}, {v: {s: r for s, r in runs.items() if metric in r} for v, runs in study.items()}
+    for v, runs in has.items():
+        if not runs: continue
         x = np.array([r[metric] for r in runs.values()])
-        d = np.array([r[metric] - study[base][s][metric] for s, r in runs.items() if s in study.get(base, {})]) if base and v != base else np.array([])
+        d = np.array([r[metric] - has[base][s][metric] for s, r in runs.items() if s in has.get(base, {})]) if base and v != base else np.array([])
         sd = lambda a: float(a.std(ddof=1)) if len(a) > 1 else math.nan
         out[v] = dict(n=len(x), mean=float(x.mean()), sd=sd(x), n_pairs=len(d), diff=float(d.mean()) if len(d) else math.nan, diff_sd=sd(d))
     return out
@@ -48,7 +49,7 @@ def seed_table(study: dict, # from `read_study`
     pm = lambda m, s, sign='': f"{m:>{sign}9.3f} ± {s:.3f}".replace('nan', '  - ') if not math.isnan(m) else f"{'':>16}"
     rows = [f"{'variant':12}{'seeds':>6}" + ''.join(f"{m:>17}{'diff':>17}" for m in metrics)]
     for v in (order or list(study)):
-        if v in study: rows.append(f"{v:12}{summ[metrics[0]][v]['n']:>6}" + ''.join(
+        if all(v in summ[m] for m in metrics): rows.append(f"{v:12}{summ[metrics[0]][v]['n']:>6}" + ''.join(
             f" {pm(summ[m][v]['mean'], summ[m][v]['sd'])} {pm(summ[m][v]['diff'], summ[m][v]['diff_sd'], '+')}" for m in metrics))
     return '\n'.join(rows)
 
@@ -76,3 +77,18 @@ def plot_seeds(study: dict, # from `read_study`
     mid, half = (max(ys) + min(ys)) / 2, max((max(ys) - min(ys)) * 0.65, 0.03)   # at least 6 points tall: small gaps look small
     ax.set(ylabel=metric, xlim=(-0.5, len(vs) - 0.3), ylim=(mid - half, mid + half)); ax.legend(fontsize=7, loc='best'); ax.grid(axis='y', alpha=0.3)
     return ax
+
+# %% ../nbs/14_study.ipynb #0f2af96c
+def swap_rate(gt, # (N, J, 2) labelled x,y
+              kps, # (N, J, 2) predicted x,y, same pixels
+              dists, # (N, J) errors over the PCK reference (`record_dists`), NaN where not scored
+              pairs, # (i, j) joint pairs: `js.limbs` (neighbours) or `js.flip_pairs` (left/right)
+              thr: float = 0.2, # an error over `thr` is a miss, as PCK counts it
+             ) -> float: # swapped pairs / scored pairs
+    "How often a pair of joints is swapped: both missed, and each predicted nearer the other's label than its own."
+    gt, kps, d = np.asarray(gt, float), np.asarray(kps, float), np.asarray(dists, float)
+    i, j = np.asarray(pairs).T                                                  # (P,) each
+    px = lambda a, b: np.linalg.norm(kps[:, a] - gt[:, b], axis=-1)            # (N, P) prediction of a to label of b
+    scored = ~np.isnan(d[:, i]) & ~np.isnan(d[:, j])
+    swapped = scored & (d[:, i] > thr) & (d[:, j] > thr) & (px(i, j) < px(i, i)) & (px(j, i) < px(j, j))
+    return float(swapped.sum() / max(scored.sum(), 1))
