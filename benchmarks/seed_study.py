@@ -50,8 +50,10 @@ OCC, OCC_OUT = ROOT / 'data' / 'occlusion' / 'lspet-valid-s0', ROOT / 'docs' / '
 MAIN = ('hourglass', 'mss', 'ft-mask', 'ft-plain')
 PLAN = ['hourglass-s0', 'mss-s0'] + [f'{v}-s{s}' for s in (1, 2) for v in MAIN] + \
        [f'{v}-s{s}' for s in (0, 1) for v in ('mss-mean', 'mss-mse', 'mss-diff', 'mss-no-ms', 'mss-no-reg')] + \
-       [f'{v}-s3' for v in MAIN]   # the order they run in. Seed 0's fine-tunes are left out: mss-s0's weights are gone (a
-                                   # run folder is not committed), so the third masking seed is seed 3
+       [f'{v}-s3' for v in MAIN] + \
+       ['mss-diff-s2', 'mss-mean-s2']   # the order they run in. Seed 0's fine-tunes are left out: mss-s0's weights are gone
+    # (a run folder is not committed), so the third masking seed is seed 3. The last two: a third seed for the two best
+    # structure readings, whose gap (0.8 +- 0.5 with two seeds) decided the default
 _lock = threading.Lock()
 
 
