@@ -5,6 +5,7 @@
     python benchmarks/seed_study.py run mss-s3 hourglass-s3  # named runs
     python benchmarks/seed_study.py command mss-s1           # the commands that rerun one run
     python benchmarks/seed_study.py swaps                    # add swap rates to recorded runs whose predictions are here
+    python benchmarks/seed_study.py occlusion-set            # build the occluded validation images the fine-tunes are scored on
 
 The proxy budget (`PROXY`): the `small` preset at 128 px (32 px heatmaps), joint-box crops (`person_pad=1.4`) with the
 whole image in 30% of them (`whole_p=0.3`: what the first prediction pass sees), 10 epochs of LSPET images 1-7,000
@@ -136,24 +137,26 @@ def swaps(recs, preds: Path) -> dict:
     from mss_pose.metrics import record_dists
     from mss_pose.skeleton import get_joint_set
     from mss_pose.study import swap_rate
-    kps, js = np.array(predicted(recs, preds)), get_joint_set(recs[0].joint_set)
-    gt, d = np.stack([r.kps for r in recs]), record_dists(recs, kps).numpy()
+    kps, js = np.array(predicted(recs, preds)), get_joint_set(recs[0].joint_set)      # (N, J, 2) original pixels
+    gt, d = np.stack([r.kps for r in recs]), record_dists(recs, kps).numpy()          # (N, J, 2); (N, J) torso units
     return {f'swaps_{k}': round(swap_rate(gt, kps, d, pairs), 4) for k, pairs in (('limbs', js.limbs), ('mirror', js.flip_pairs))}
 
 
 def add_swaps() -> list[str]:
-    "Add the swap rates to the recorded ablation runs that lack them and whose eval predictions are still here."
-    f, added = OUT / 'results.json', []
-    with _lock, open(f.with_name('.results.lock'), 'w') as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)
-        r, val = results(f), valid_records()
-        for e in r['runs']:
-            name = f"{e['variant']}-s{e['seed']}"
-            if 'swaps_limbs' not in e and (p := OUT / 'runs' / name / 'eval.json').exists(): e.update(swaps(val, p)); added.append(name)
-        r['protocol'] = protocol(f)
-        tmp = f.with_name(f.name + '.tmp')
-        tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
-    return added
+    "Add swap rates to the recorded ablation runs that lack them and whose predictions (of the recorded score) are still here."
+    f, val, new = OUT / 'results.json', valid_records(), {}
+    for e in results(f)['runs']:
+        p = OUT / 'runs' / f"{e['variant']}-s{e['seed']}" / 'eval.json'
+        if 'swaps_limbs' not in e and p.exists() and round(eval_pck(val, p), 4) == e['pck_eval']: new[key(e)] = swaps(val, p)
+    if new:
+        with _lock, open(f.with_name('.results.lock'), 'w') as lk:
+            fcntl.flock(lk, fcntl.LOCK_EX)                                 # as `record`: one writer, also across drivers
+            r = results(f)
+            for e in r['runs']: e.update(new.get(key(e), {}))
+            r['protocol'] = protocol(f)
+            tmp = f.with_name(f.name + '.tmp')
+            tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
+    return [f"{v}-s{seed}" for v, _, seed in new]
 
 
 def eval_pck(recs, preds: Path) -> float:
@@ -232,16 +235,21 @@ def done() -> set[str]:
     return names | {f"ft-{'mask' if r['masking'] else 'plain'}-s{r['seed']}" for r in results(OCC_OUT / 'results.json')['runs']}
 
 
+def occlusion_set() -> Path:
+    "The occluded validation images the fine-tunes are scored on, built once (seed 0) into data/occlusion/."
+    with _lock:
+        if not OCC.exists():
+            from mss_pose.occlusion import build_occlusion_set
+            build_occlusion_set(valid_records(), OCC, seed=0)
+    return OCC
+
+
 def run_one(name: str) -> bool:
     "Train (or resume) one run, score it and record it; the log goes to runs/NAME.log. False if a command failed."
     run, env = OUT / 'runs' / name, {**os.environ, 'OMP_NUM_THREADS': '1'}
     train, *evals = commands(name)
     if (run / 'models' / 'last.pth').exists(): train = train[:2] + ['--resume', '--out', train[-1]]
-    if split(name)[0] in FT and not OCC.exists():
-        with _lock:
-            if not OCC.exists():
-                from mss_pose.occlusion import build_occlusion_set
-                build_occlusion_set(valid_records(), OCC, seed=0)
+    if split(name)[0] in FT: occlusion_set()
     run.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT / 'runs' / f'{name}.log', 'a') as log:
         for cmd in ([] if (run / 'results.json').exists() else [train]) + evals:
@@ -267,7 +275,7 @@ def worker(todo: list[str], busy: set[str], failed: set[str]):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['plan', 'run', 'command', 'swaps'])
+    p.add_argument('what', choices=['plan', 'run', 'command', 'swaps', 'occlusion-set'])
     p.add_argument('runs', nargs='*', help='VARIANT-sSEED names (default: the plan)')
     p.add_argument('--jobs', type=int, default=2, help='runs at a time, one thread each')
     a = p.parse_args()
@@ -275,10 +283,15 @@ if __name__ == '__main__':
     if a.what == 'plan':
         d = done()
         for n in names: print(f"{'done' if n in d else 'todo'}  {n:16s} {(VARIANTS.get(split(n)[0]) or ('fine-tune of ' + needs(n),))[-1]}")
+    elif a.what == 'occlusion-set':
+        print(f"seed_study: the occluded validation images are in {occlusion_set().relative_to(ROOT)}")
     elif a.what == 'swaps':
         print(f"seed_study: swap rates added to {', '.join(add_swaps()) or 'no run'}")
     elif a.what == 'command':
-        for n in names: print('\n'.join(' '.join(c) for c in commands(n)))
+        for n in names:
+            if split(n)[0] in FT and not OCC.exists():
+                print(f"# first: python benchmarks/seed_study.py occlusion-set   (builds {OCC.relative_to(ROOT)}, seed 0)")
+            print('\n'.join(' '.join(c) for c in commands(n)))
     else:
         todo, busy, failed = [n for n in names if n not in done()], set(), set()
         with ThreadPoolExecutor(a.jobs) as ex: list(ex.map(lambda _: worker(todo, busy, failed), range(a.jobs)))

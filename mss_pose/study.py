@@ -44,13 +44,15 @@ def seed_table(study: dict, # from `read_study`
                base: str | None = 'hourglass', # variant the differences are taken from
                order: list[str] | None = None, # variants in this order; None: as found
               ) -> str:
-    "A plain-text table of `seed_summary` for several scores: seeds, mean ± sd, paired difference ± sd."
+    "A plain-text table of `seed_summary` for several scores: seeds, mean ± sd, paired difference ± sd; blank where a variant lacks a score."
     summ = {m: seed_summary(study, m, base) for m in metrics}
     pm = lambda m, s, sign='': f"{m:>{sign}9.3f} ± {s:.3f}".replace('nan', '  - ') if not math.isnan(m) else f"{'':>16}"
+    cell = lambda r: f" {pm(r['mean'], r['sd'])} {pm(r['diff'], r['diff_sd'], '+')}" if r else f" {'':>16} {'':>16}"
     rows = [f"{'variant':12}{'seeds':>6}" + ''.join(f"{m:>17}{'diff':>17}" for m in metrics)]
     for v in (order or list(study)):
-        if all(v in summ[m] for m in metrics): rows.append(f"{v:12}{summ[metrics[0]][v]['n']:>6}" + ''.join(
-            f" {pm(summ[m][v]['mean'], summ[m][v]['sd'])} {pm(summ[m][v]['diff'], summ[m][v]['diff_sd'], '+')}" for m in metrics))
+        rs = [summ[m].get(v) for m in metrics]
+        ns = sorted({r['n'] for r in rs if r})                                   # seeds per score: they differ where a score is missing
+        if ns: rows.append(f"{v:12}{'/'.join(map(str, ns)):>6}" + ''.join(map(cell, rs)))
     return '\n'.join(rows)
 
 # %% ../nbs/14_study.ipynb #61d0b432
@@ -84,11 +86,12 @@ def swap_rate(gt, # (N, J, 2) labelled x,y
               dists, # (N, J) errors over the PCK reference (`record_dists`), NaN where not scored
               pairs, # (i, j) joint pairs: `js.limbs` (neighbours) or `js.flip_pairs` (left/right)
               thr: float = 0.2, # an error over `thr` is a miss, as PCK counts it
-             ) -> float: # swapped pairs / scored pairs
+             ) -> float: # swapped pairs / scored pairs; NaN if no pair is scored
     "How often a pair of joints is swapped: both missed, and each predicted nearer the other's label than its own."
     gt, kps, d = np.asarray(gt, float), np.asarray(kps, float), np.asarray(dists, float)
-    i, j = np.asarray(pairs).T                                                  # (P,) each
+    if not len(pairs): raise ValueError("swap_rate needs at least one (i, j) pair of joints")
+    i, j = np.asarray(pairs).reshape(-1, 2).T                                   # (P,) each
     px = lambda a, b: np.linalg.norm(kps[:, a] - gt[:, b], axis=-1)            # (N, P) prediction of a to label of b
-    scored = ~np.isnan(d[:, i]) & ~np.isnan(d[:, j])
+    scored = ~np.isnan(d[:, i]) & ~np.isnan(d[:, j])                            # (N, P)
     swapped = scored & (d[:, i] > thr) & (d[:, j] > thr) & (px(i, j) < px(i, i)) & (px(j, i) < px(j, j))
-    return float(swapped.sum() / max(scored.sum(), 1))
+    return float(swapped.sum() / scored.sum()) if scored.any() else math.nan

@@ -31,3 +31,17 @@ def test_swaps_counts_a_swapped_pair(tmp_path):
     far = np.linalg.norm(recs[0].kps[l] - recs[0].kps[r]) / np.linalg.norm(recs[0].kps[js.pck_ref[0]] - recs[0].kps[js.pck_ref[1]])
     assert far > 0.2                                                  # the wrists are apart: a swap is two misses
     assert s['swaps_mirror'] == round(1 / (len(js.flip_pairs) * len(recs)), 4) and s['swaps_limbs'] == 0
+
+
+def test_add_swaps_fills_in_only_runs_whose_predictions_are_the_recorded_ones(tmp_path, monkeypatch):
+    recs = [r for r in read_lsp(ROOT / 'mss_pose' / 'sample') if r.vis.all()][:4]
+    monkeypatch.setattr(seed_study, 'OUT', tmp_path); monkeypatch.setattr(seed_study, 'valid_records', lambda: recs)
+    preds = json.dumps(dict(predictions=[dict(image=r.image.name, joints=[[*p, 1.] for p in r.kps.tolist()]) for r in recs]))
+    runs = [dict(variant='mss', seed=0, pck_eval=1.0), dict(variant='mss', seed=1, pck_eval=0.5), dict(variant='hourglass', seed=0, pck_eval=1.0)]
+    (tmp_path / 'results.json').write_text(json.dumps(dict(protocol={}, runs=runs)))
+    for name in ('mss-s0', 'mss-s1'): (tmp_path / 'runs' / name).mkdir(parents=True); (tmp_path / 'runs' / name / 'eval.json').write_text(preds)
+    assert seed_study.add_swaps() == ['mss-s0']                        # mss-s1's predictions score 1.0, not its recorded 0.5; hourglass-s0 has none
+    got = {(e['variant'], e['seed']): e for e in json.loads((tmp_path / 'results.json').read_text())['runs']}
+    assert got['mss', 0]['swaps_limbs'] == 0 and got['mss', 0]['swaps_mirror'] == 0
+    assert 'swaps_limbs' not in got['mss', 1] and 'swaps_limbs' not in got['hourglass', 0]
+    assert seed_study.add_swaps() == []                                # nothing left to add
