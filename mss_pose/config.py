@@ -45,7 +45,7 @@ class MSSConfig:
     reg_depth: int = 3            # down-samplings of its hourglass: 3 makes its receptive field the whole 64 px map
     ms_scales: int | None = None  # scales supervised, finest first; None: all `depth`. At 128 px the 4 px map is one blob
     alpha: float = 1.0            # structure-aware loss weight (joint + skeletal neighbours); 0 gives plain heatmap MSE
-    structure: str = 'diff'       # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs, 'diff' (ours) their residuals' differences. 'diff' scored best in the seed study (`14_study`: seeds 0 and 1: 34.8 against 'mean' 34.1, plain MSE 32.1, 'sum' 30.7); the shipped model was trained with 'sum'
+    structure: str = 'diff'       # reading of the structure term (see `07_loss`): 'sum' squares the group's summed residuals, 'mean' averages the neighbours' MSEs, 'diff' (ours) their residuals' differences. 'diff' scored best in the seed study (`14_study`: 34.8 as evaluated against 'mean' 34.3, level within their spread, 41.9 against 40.6 on crops, ahead with every seed; plain MSE 32.1, 'sum' 30.8); the shipped model was trained with 'sum'
     sigma: float = 2.0            # target Gaussian std in finest-map pixels; coarser maps keep it constant in input pixels
     mask_p: float = 0.5           # keypoint-masking probability while fine-tuning; 0 turns the augmentation off
     person_pad: float | None = None  # None: a person without a box is the whole image. A number: their joints' box times it, in training, and a second pass on the first pass's joints when predicting: LSP people fill a median 39% of the frame
