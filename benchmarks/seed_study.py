@@ -28,6 +28,7 @@ their occluded copy (`mss_pose.occlusion.build_occlusion_set`, seed 0, built onc
 from __future__ import annotations
 import argparse, fcntl, json, os, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,19 @@ def results(f: Path) -> dict:
     return json.loads(f.read_text()) if f.exists() else {'protocol': protocol(f), 'runs': []}
 
 
+@contextmanager
+def updating(f: Path):
+    "The results file `f`, read under a lock (one writer, also across drivers) and written whole, protocol renewed, on exit."
+    f.parent.mkdir(parents=True, exist_ok=True)
+    with _lock, open(f.with_name('.results.lock'), 'w') as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        r = results(f)
+        yield r
+        r['protocol'] = protocol(f)
+        tmp = f.with_name(f.name + '.tmp')
+        tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
+
+
 def protocol(f: Path) -> dict:
     "What every run of the study in `f` shares."
     common = dict(data='LSPET: train on images 1-7,000, score on 7,001-8,000', threads_per_run=1,
@@ -149,13 +163,8 @@ def add_swaps() -> list[str]:
         p = OUT / 'runs' / f"{e['variant']}-s{e['seed']}" / 'eval.json'
         if 'swaps_limbs' not in e and p.exists() and round(eval_pck(val, p), 4) == e['pck_eval']: new[key(e)] = swaps(val, p)
     if new:
-        with _lock, open(f.with_name('.results.lock'), 'w') as lk:
-            fcntl.flock(lk, fcntl.LOCK_EX)                                 # as `record`: one writer, also across drivers
-            r = results(f)
+        with updating(f) as r:
             for e in r['runs']: e.update(new.get(key(e), {}))
-            r['protocol'] = protocol(f)
-            tmp = f.with_name(f.name + '.tmp')
-            tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
     return [f"{v}-s{seed}" for v, _, seed in new]
 
 
@@ -216,17 +225,12 @@ def key(e: dict) -> tuple: return (e.get('variant'), e.get('masking'), e['seed']
 def record(name: str):
     "Add a finished run to its results file, and its history beside it as NAME.csv."
     e, f = entry(name), results_file(name)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(f.with_name('.results.lock'), 'w') as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)                                     # one writer, also across drivers
-        r = results(f)
-        r['protocol'], r['runs'] = protocol(f), [x for x in r['runs'] if key(x) != key(e)] + [e]
+    with updating(f) as r:
+        r['runs'] = [x for x in r['runs'] if key(x) != key(e)] + [e]
         (f.parent / f'{name}.csv').write_text((OUT / 'runs' / name / 'models' / 'history.csv').read_text())
         if 'masking' in e:                                                 # the predictions and the plan, for 08_masking's example
             (f.parent / f'{name}_occluded.json').write_text((OUT / 'runs' / name / 'eval_occluded.json').read_text())
             (f.parent / 'occlusion.json').write_text((OCC / 'occlusion.json').read_text())
-        tmp = f.with_name(f.name + '.tmp')
-        tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
     print(f"seed_study: {name}: {json.dumps({k: v for k, v in e.items() if k.startswith('pck')})}", flush=True)
 
 
